@@ -1,0 +1,49 @@
+/**
+ * Names of the environment variables the stack sets and the functions read.
+ * One list, so the two sides cannot drift apart.
+ */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  queueUrl: 'QUEUE_URL',
+  secretArn: 'SECRET_ARN',
+  /** Local mode: read the secret document from this file instead of Secrets Manager. */
+  secretsFile: 'LCM_SECRETS_FILE',
+  secretsMaxAgeSeconds: 'SECRETS_MAX_AGE_SECONDS',
+  graphApiUrl: 'GRAPH_API_URL',
+  graphApiVersion: 'GRAPH_API_VERSION',
+  graphTimeoutSeconds: 'GRAPH_TIMEOUT_SECONDS',
+  sendRetryBaseSeconds: 'SEND_RETRY_BASE_SECONDS',
+  sendRetryMaxSeconds: 'SEND_RETRY_MAX_SECONDS',
+  sendLeaseSeconds: 'SEND_LEASE_SECONDS',
+  optinRetentionDays: 'OPTIN_RETENTION_DAYS',
+  lockRetentionDays: 'LOCK_RETENTION_DAYS',
+  suppressionRetentionDays: 'SUPPRESSION_RETENTION_DAYS',
+  eventRetentionDays: 'EVENT_RETENTION_DAYS',
+  /**
+   * The validated first-message templates as JSON. In AWS esbuild inlines it into the sender
+   * bundle at synth time (`define`), so it is not limited by Lambda's 4 KB of environment.
+   */
+  firstMessages: 'FIRST_MESSAGES_JSON',
+} as const;
+
+export type Env = Record<string, string | undefined>;
+
+/** The value of a variable that must be set; throws naming the variable otherwise. */
+export function requireEnv(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new Error(`Environment variable ${name} must be set`);
+  }
+  return value;
+}
+
+/** A whole number from the environment, or `fallback` when unset; throws on anything else. */
+export function intFromEnv(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) {
+    throw new Error(`Environment variable ${name} must be a whole number, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { formatIssues } from './validation';
+
+/**
+ * Operator settings of a deployment. In AWS they come from the `loginConnect` object of the CDK
+ * context (cdk.json); the stack turns them into the functions' environment. Each has a default a
+ * production deployment can keep.
+ */
+export const SettingsSchema = z
+  .strictObject({
+    /** Graph API base URL; point it at an emulator for tests. */
+    graphApiUrl: z.url({ protocol: /^https?$/ }).default('https://graph.facebook.com'),
+    /** Graph API version used for every call. */
+    graphApiVersion: z
+      .string()
+      .regex(/^v\d+\.\d+$/, { error: 'must look like v25.0' })
+      .default('v25.0'),
+    /** Abort a Send API call after this long; the attempt then counts as transient. */
+    graphTimeoutSeconds: z.int().min(1).max(20).default(10),
+    /** First retry delay after a transient Send API error; doubles per attempt. */
+    sendRetryBaseSeconds: z.int().min(1).max(900).default(30),
+    /** Longest delay between two attempts. */
+    sendRetryMaxSeconds: z.int().min(1).max(43_200).default(900),
+    /** SQS records per sender invocation. */
+    senderBatchSize: z.int().min(1).max(10).default(10),
+    /** Concurrent sender invocations at most (SQS event source `maxConcurrency`). */
+    senderMaxConcurrency: z.int().min(2).max(1000).default(5),
+    /** Sender Lambda timeout. The claim lease and the queue visibility derive from it. */
+    senderTimeoutSeconds: z.int().min(15).max(300).default(30),
+    /** How long records stay readable after they stop mattering, before TTL deletes them. */
+    retention: z
+      .strictObject({
+        optinDays: z.int().min(1).max(3650).default(30),
+        lockDays: z.int().min(1).max(3650).default(365),
+        suppressionDays: z.int().min(1).max(3650).default(730),
+        eventDays: z.int().min(1).max(3650).default(7),
+      })
+      .prefault({}),
+    /** How long the functions cache the secret; a rotated token is picked up within this. */
+    secretsMaxAgeSeconds: z.int().min(0).max(3600).default(300),
+    /** HTTP API throttling on the webhook route. */
+    webhookThrottle: z
+      .strictObject({
+        rateLimit: z.int().min(1).default(200),
+        burstLimit: z.int().min(1).default(400),
+      })
+      .prefault({}),
+    /** Path, relative to the repository, of the first-message templates. */
+    firstMessagesFile: z.string().min(1).default('infra/first-messages.json'),
+    /** Delete the table and queues with the stack (for throwaway test stacks only). */
+    destroyOnRemoval: z.boolean().default(false),
+  })
+  .refine((s) => s.sendRetryBaseSeconds <= s.sendRetryMaxSeconds, {
+    error: 'must not be larger than sendRetryMaxSeconds',
+    path: ['sendRetryBaseSeconds'],
+  });
+
+export type Settings = z.infer<typeof SettingsSchema>;
+
+/** Parses operator settings; throws one error naming every bad field under `prefix`. */
+export function parseSettings(input: unknown, prefix = 'loginConnect'): Settings {
+  const result = SettingsSchema.safeParse(input ?? {});
+  if (!result.success) {
+    throw new Error(`Invalid settings:\n${formatIssues(prefix, result.error.issues)}`);
+  }
+  return result.data;
+}
