@@ -1,2 +1,50 @@
-// Placeholder: replaced by the real sender handler.
-export const handler = async () => ({ batchItemFailures: [] });
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { documentClient, sqsClient } from '../shared/aws/clients';
+import { deferMessage } from '../shared/aws/sqs-queue';
+import { loadSenderConfig } from '../shared/config';
+import { sendApiClient } from '../shared/graph/send-api';
+import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/process-record';
+import { logger, loginIdTag, metrics, metricsRecorder } from '../shared/powertools';
+import { secretsSourceFromEnv } from '../shared/secrets';
+import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
+
+// Written out in full on purpose: esbuild replaces exactly this expression with the templates
+// validated at synth time. Locally and in tests it is an ordinary environment variable.
+const config = loadSenderConfig(process.env, process.env.FIRST_MESSAGES_JSON);
+const sqs = sqsClient();
+
+const deps: ProcessDeps = {
+  store: new DynamoDbOptinStore(documentClient(), config.tableName, config.retention),
+  secrets: secretsSourceFromEnv(process.env),
+  firstMessages: config.firstMessages,
+  send: sendApiClient(config.graph),
+  retryPolicy: config.retryPolicy,
+  leaseMs: config.leaseMs,
+  now: Date.now,
+  defer: (receiptHandle, seconds) => deferMessage(sqs, config.queueUrl, receiptHandle, seconds),
+  log: logger,
+  metrics: metricsRecorder,
+  tag: loginIdTag,
+};
+
+const processor = new BatchProcessor(EventType.SQS);
+
+/** SQS → first messages. Records that must come back later are reported as batch item failures. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  try {
+    metricsRecorder.count('RecordsReceived', event.Records.length);
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => processQueueRecord(record, deps),
+      processor,
+      {
+        context,
+        throwOnFullBatchFailure: false,
+      },
+    );
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,21 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Env } from '../env';
+
+/**
+ * SDK clients, created once per process. Endpoints come from the SDK's own variables
+ * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`), which is how the local stack points the
+ * same code at emulators.
+ */
+export function documentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+export function sqsClient(env: Env = process.env): SQSClient {
+  // Local emulators answer queue URLs on hosts that do not resolve; talk to the endpoint instead.
+  const local = Boolean(env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL);
+  return new SQSClient(local ? { useQueueUrlAsEndpoint: false } : {});
+}

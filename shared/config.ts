@@ -1,0 +1,52 @@
+import { ENV, type Env, intFromEnv, requireEnv } from './env';
+import type { GraphConfig } from './graph/send-api';
+import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
+import type { RetryPolicy } from './login-connect/retry';
+import type { Retention } from './store/dynamodb-optin-store';
+
+export interface SenderConfig {
+  tableName: string;
+  queueUrl: string;
+  graph: GraphConfig;
+  retryPolicy: RetryPolicy;
+  leaseMs: number;
+  retention: Retention;
+  firstMessages: FirstMessages;
+}
+
+/**
+ * The sender's configuration, read once at cold start; throws naming the variable at fault.
+ * `firstMessagesJson` is passed separately because esbuild inlines it at synth time (see ENV).
+ */
+export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined): SenderConfig {
+  if (firstMessagesJson === undefined || firstMessagesJson === '') {
+    throw new Error(`${ENV.firstMessages} must hold the first-message templates`);
+  }
+  let templates: unknown;
+  try {
+    templates = JSON.parse(firstMessagesJson);
+  } catch (error) {
+    throw new Error(`${ENV.firstMessages} is not JSON: ${(error as Error).message}`);
+  }
+  return {
+    tableName: requireEnv(env, ENV.tableName),
+    queueUrl: requireEnv(env, ENV.queueUrl),
+    graph: {
+      baseUrl: env[ENV.graphApiUrl] || 'https://graph.facebook.com',
+      version: env[ENV.graphApiVersion] || 'v25.0',
+      timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
+    },
+    retryPolicy: {
+      baseSeconds: intFromEnv(env, ENV.sendRetryBaseSeconds, 30),
+      maxSeconds: intFromEnv(env, ENV.sendRetryMaxSeconds, 900),
+    },
+    leaseMs: intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000,
+    retention: {
+      optinDays: intFromEnv(env, ENV.optinRetentionDays, 30),
+      lockDays: intFromEnv(env, ENV.lockRetentionDays, 365),
+      suppressionDays: intFromEnv(env, ENV.suppressionRetentionDays, 730),
+      eventDays: intFromEnv(env, ENV.eventRetentionDays, 7),
+    },
+    firstMessages: parseFirstMessages(templates, ENV.firstMessages),
+  };
+}

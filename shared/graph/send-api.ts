@@ -1,0 +1,118 @@
+import { createHmac } from 'node:crypto';
+import type { SendFailure } from '../login-connect/send-errors';
+
+/** Where and how to reach the Graph API. */
+export interface GraphConfig {
+  /** e.g. `https://graph.facebook.com`, or a local emulator. No trailing slash needed. */
+  baseUrl: string;
+  /** e.g. `v25.0`. */
+  version: string;
+  timeoutMs: number;
+}
+
+/** The Send API request body, without credentials. */
+export interface SendApiBody {
+  recipient: { login_id: string } | { id: string };
+  messaging_type: 'UPDATE' | 'RESPONSE' | 'MESSAGE_TAG';
+  message: Record<string, unknown>;
+  notification_type?: string;
+  tag?: string;
+}
+
+export type SendOutcome =
+  | { ok: true; httpStatus: number; messageId?: string; recipientId?: string }
+  | { ok: false; failure: SendFailure };
+
+export type SendMessage = (input: {
+  accessToken: string;
+  appSecret: string;
+  body: SendApiBody;
+}) => Promise<SendOutcome>;
+
+/** `appsecret_proof`: hex HMAC-SHA256 of the access token keyed with the App Secret. */
+export function appSecretProof(accessToken: string, appSecret: string): string {
+  return createHmac('sha256', appSecret).update(accessToken).digest('hex');
+}
+
+/**
+ * A Send API client: `POST {baseUrl}/{version}/me/messages`. The Page token travels in the JSON
+ * body, never in the URL, and neither the URL nor the body is logged. `appsecret_proof` is in the
+ * query string because Graph reliably reads it there; it is useless without the token.
+ */
+export function sendApiClient(config: GraphConfig, fetchImpl: typeof fetch = fetch): SendMessage {
+  const base = config.baseUrl.replace(/\/+$/, '');
+  const endpoint = `${base}/${config.version}/me/messages`;
+  return async ({ accessToken, appSecret, body }) => {
+    const url = `${endpoint}?appsecret_proof=${appSecretProof(accessToken, appSecret)}`;
+    let response: Response;
+    try {
+      response = await fetchImpl(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, access_token: accessToken }),
+        signal: AbortSignal.timeout(config.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return {
+        ok: false,
+        failure: {
+          network: timedOut ? 'timeout' : 'error',
+          message: timedOut ? `no answer within ${config.timeoutMs} ms` : networkMessage(error),
+        },
+      };
+    }
+    return readResponse(response);
+  };
+}
+
+async function readResponse(response: Response): Promise<SendOutcome> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    return {
+      ok: false,
+      failure: { network: 'error', httpStatus: response.status, message: networkMessage(error) },
+    };
+  }
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) json = parsed as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  if (response.ok) {
+    return {
+      ok: true,
+      httpStatus: response.status,
+      ...(typeof json?.message_id === 'string' ? { messageId: json.message_id } : {}),
+      ...(typeof json?.recipient_id === 'string' ? { recipientId: json.recipient_id } : {}),
+    };
+  }
+  const error = (json?.error ?? {}) as Record<string, unknown>;
+  const num = (v: unknown) =>
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+  const code = num(error.code);
+  const subcode = num(error.error_subcode);
+  return {
+    ok: false,
+    failure: {
+      httpStatus: response.status,
+      ...(code !== undefined ? { code } : {}),
+      ...(subcode !== undefined ? { subcode } : {}),
+      ...(typeof error.type === 'string' ? { type: error.type } : {}),
+      ...(typeof error.fbtrace_id === 'string' ? { fbtraceId: error.fbtrace_id } : {}),
+      message:
+        typeof error.message === 'string' ? error.message.slice(0, 500) : `HTTP ${response.status}`,
+    },
+  };
+}
+
+function networkMessage(error: unknown): string {
+  if (!(error instanceof Error)) return 'network error';
+  const cause = (error as Error & { cause?: { code?: string } }).cause;
+  return cause?.code ? `${error.message} (${cause.code})` : error.message;
+}

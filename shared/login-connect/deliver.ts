@@ -1,0 +1,221 @@
+import type { SendApiBody, SendMessage } from '../graph/send-api';
+import type { OptinJob } from '../messages';
+import type { AppSecrets } from '../secrets';
+import type {
+  AttemptError,
+  Claim,
+  OptinRef,
+  OptinStore,
+  SettleResult,
+  TerminalStatus,
+} from '../store/optin-store';
+import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
+import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
+import { classifySendFailure, type FailureKind, type SendFailure } from './send-errors';
+import { isInsideWindow, windowEndsAt } from './window';
+
+export interface DeliverDeps {
+  store: OptinStore;
+  secrets: () => Promise<AppSecrets>;
+  firstMessages: FirstMessages;
+  send: SendMessage;
+  retryPolicy: RetryPolicy;
+  /** How long a claim keeps others away; must outlive the attempt (see SEND_LEASE_SECONDS). */
+  leaseMs: number;
+  now: () => number;
+  random?: () => number;
+}
+
+/** What became of one opt-in job. */
+export type DeliverResult =
+  | { result: 'sent'; messageId?: string; latencyMs: number; duplicateSend: boolean }
+  | {
+      result: 'ended';
+      status: Exclude<TerminalStatus, 'sent'>;
+      reason: string;
+      failure?: AttemptError;
+    }
+  /** Nothing to do: the opt-in had already ended, or the job contradicts the record. */
+  | { result: 'skipped'; reason: string; status?: TerminalStatus }
+  /** Try this job again in `delaySeconds` (set as the queue message's visibility). */
+  | { result: 'retry'; delaySeconds: number; reason: string; failure?: AttemptError };
+
+/** The Send API request for a first message: always to `recipient.login_id`, never tagged. */
+export function firstMessageBody(loginId: string, template: FirstMessageTemplate): SendApiBody {
+  return {
+    recipient: { login_id: loginId },
+    messaging_type: template.messagingType,
+    message: template.message as Record<string, unknown>,
+    ...(template.notificationType !== undefined
+      ? { notification_type: template.notificationType }
+      : {}),
+  };
+}
+
+const KIND_TO_END: Record<
+  Exclude<FailureKind, 'transient'>,
+  { status: Exclude<TerminalStatus, 'sent'>; reason: string }
+> = {
+  window_closed: { status: 'expired', reason: 'send_api_window_closed' },
+  opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
+  token_invalid: { status: 'failed', reason: 'page_token_invalid' },
+  permanent: { status: 'failed', reason: 'send_api_rejected' },
+};
+
+/**
+ * Delivers the first message of one Login Connect opt-in, under Facebook's rules: only inside
+ * 24 h of the opt-in, never tagged, exactly once per `login_id`, only through the locked Page,
+ * never to someone suppressed. Safe to call any number of times for the same opt-in, concurrently.
+ */
+export async function deliverFirstMessage(
+  job: OptinJob,
+  deps: DeliverDeps,
+): Promise<DeliverResult> {
+  const optin: OptinRef = {
+    loginId: job.loginId,
+    pageId: job.pageId,
+    optinAtMs: job.optinAt,
+    receivedAtMs: job.receivedAt,
+    source: job.source,
+  };
+  const startedAt = deps.now();
+
+  if (!isInsideWindow(optin.optinAtMs, startedAt)) {
+    return settle(
+      deps,
+      optin,
+      { status: 'expired', reason: 'window_closed_before_first_attempt' },
+      startedAt,
+    );
+  }
+  const secrets = await deps.secrets();
+  const accessToken = secrets.pages[optin.pageId]?.accessToken;
+  if (accessToken === undefined) {
+    return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
+  }
+
+  const claimed = await deps.store.claim(optin, startedAt, deps.leaseMs);
+  switch (claimed.outcome) {
+    case 'done':
+      return { result: 'skipped', reason: 'already_ended', status: claimed.status };
+    case 'conflict':
+      return { result: 'skipped', reason: `record_belongs_to_page_${claimed.storedPageId}` };
+    case 'busy':
+      return {
+        result: 'retry',
+        delaySeconds: visibilitySeconds(claimed.untilMs - startedAt),
+        reason: 'busy',
+      };
+    case 'expired':
+      return settle(deps, optin, { status: 'expired', reason: 'window_closed' }, startedAt);
+    case 'suppressed':
+      return settle(
+        deps,
+        optin,
+        { status: 'opted_out', reason: `suppressed:${claimed.reason}` },
+        startedAt,
+      );
+    case 'locked':
+      return settle(
+        deps,
+        optin,
+        { status: 'page_locked', reason: `locked_to_page:${claimed.lockedPageId}` },
+        startedAt,
+      );
+    case 'claimed':
+      return attempt(deps, optin, claimed.claim, secrets, accessToken);
+  }
+}
+
+async function attempt(
+  deps: DeliverDeps,
+  optin: OptinRef,
+  claim: Claim,
+  secrets: AppSecrets,
+  accessToken: string,
+): Promise<DeliverResult> {
+  const template = templateFor(deps.firstMessages, optin.pageId);
+  const outcome = await deps.send({
+    accessToken,
+    appSecret: secrets.appSecret,
+    body: firstMessageBody(optin.loginId, template),
+  });
+  const now = deps.now();
+
+  if (outcome.ok) {
+    const recorded = await deps.store.markSent(
+      claim,
+      {
+        ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
+        ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
+      },
+      now,
+    );
+    return {
+      result: 'sent',
+      ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
+      latencyMs: now - optin.optinAtMs,
+      duplicateSend: recorded === 'already_sent',
+    };
+  }
+
+  const kind = classifySendFailure(outcome.failure);
+  const failure = await attemptError(deps, claim, outcome.failure, kind);
+  if (kind === 'transient') {
+    const plan = planRetry({
+      attempt: failure.attempt,
+      nowMs: now,
+      windowEndsAtMs: windowEndsAt(optin.optinAtMs),
+      policy: deps.retryPolicy,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    if (plan.retry) {
+      await deps.store.markRetry(claim, failure, plan.retryAtMs, now);
+      return {
+        result: 'retry',
+        delaySeconds: plan.delaySeconds,
+        reason: 'transient_send_error',
+        failure,
+      };
+    }
+    await deps.store.finish(
+      claim,
+      { status: 'expired', reason: 'window_closed_while_retrying', error: failure },
+      now,
+    );
+    return { result: 'ended', status: 'expired', reason: 'window_closed_while_retrying', failure };
+  }
+  const end = KIND_TO_END[kind];
+  await deps.store.finish(claim, { ...end, error: failure, suppress: kind === 'opted_out' }, now);
+  return { result: 'ended', ...end, failure };
+}
+
+async function attemptError(
+  deps: DeliverDeps,
+  claim: Claim,
+  failure: SendFailure,
+  kind: FailureKind,
+): Promise<AttemptError> {
+  return { ...failure, kind, attempt: await deps.store.attempts(claim) };
+}
+
+async function settle(
+  deps: DeliverDeps,
+  optin: OptinRef,
+  end: { status: Exclude<TerminalStatus, 'sent'>; reason: string },
+  nowMs: number,
+): Promise<DeliverResult> {
+  const settled: SettleResult = await deps.store.settle(optin, end, nowMs);
+  switch (settled.outcome) {
+    case 'recorded':
+      return { result: 'ended', ...end };
+    case 'done':
+      return { result: 'skipped', reason: 'already_ended', status: settled.status };
+    case 'busy':
+      return {
+        result: 'retry',
+        delaySeconds: visibilitySeconds(settled.untilMs - nowMs),
+        reason: 'busy',
+      };
+  }
+}

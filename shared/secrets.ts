@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import { ENV, type Env, intFromEnv, requireEnv } from './env';
+import { formatIssues } from './validation';
+
+/**
+ * The secret document, the same JSON in Secrets Manager and in a local file. Its field names are
+ * part of our public interface. Extra keys are kept, for later versions and the operator's notes.
+ */
+export const AppSecretsSchema = z.looseObject({
+  /** The Messenger app's App Secret: webhook signatures and `appsecret_proof`. */
+  appSecret: z.string(),
+  /** The Verify Token typed into the webhook settings. */
+  verifyToken: z.string(),
+  /** Page access tokens (with `pages_messaging`) by Page id. */
+  pages: z.record(z.string(), z.looseObject({ accessToken: z.string().min(1) })).default({}),
+  /** The Login app, used to derive `login_id` for login events. */
+  loginApp: z.looseObject({ appId: z.string().min(1), clientToken: z.string().min(1) }).optional(),
+});
+
+export type AppSecrets = z.infer<typeof AppSecretsSchema>;
+
+/** Something that returns the current secret document, cached for a while. */
+export type SecretsSource = () => Promise<AppSecrets>;
+
+export class SecretConfigError extends Error {
+  override name = 'SecretConfigError';
+}
+
+export function parseAppSecrets(input: unknown, where: string): AppSecrets {
+  const result = AppSecretsSchema.safeParse(input);
+  if (!result.success) {
+    throw new SecretConfigError(
+      `The secret ${where} does not have the expected shape:\n${formatIssues('', result.error.issues)}`,
+    );
+  }
+  return result.data;
+}
+
+/**
+ * Secrets Manager (through Powertools, which caches for `maxAgeSeconds`) when `SECRET_ARN` is set;
+ * a JSON file when `LCM_SECRETS_FILE` is set (local mode; re-read after the same max age).
+ */
+export function secretsSourceFromEnv(env: Env): SecretsSource {
+  const maxAge = intFromEnv(env, ENV.secretsMaxAgeSeconds, 300);
+  const file = env[ENV.secretsFile];
+  if (file !== undefined && file !== '') return fileSecretsSource(file, maxAge);
+  const arn = requireEnv(env, ENV.secretArn);
+  const provider = new SecretsProvider();
+  return async () => {
+    const raw = await provider.get(arn, { maxAge, transform: 'json' });
+    return parseAppSecrets(raw, arn);
+  };
+}
+
+export function fileSecretsSource(path: string, maxAgeSeconds: number): SecretsSource {
+  let cached: { value: AppSecrets; at: number } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < maxAgeSeconds * 1000) return cached.value;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new SecretConfigError(
+        `Cannot read the secret file ${path}: ${(error as Error).message}`,
+      );
+    }
+    cached = { value: parseAppSecrets(raw, path), at: Date.now() };
+    return cached.value;
+  };
+}

@@ -1,0 +1,501 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { windowEndsAt } from '../login-connect/window';
+import type { EventJob } from '../messages';
+import {
+  type AttemptError,
+  type Claim,
+  type ClaimResult,
+  type OptinRef,
+  type OptinStore,
+  type SettleResult,
+  TERMINAL_STATUSES,
+  type TerminalStatus,
+} from './optin-store';
+import { keys } from './table-definition';
+
+/** How long each kind of record stays before TTL may delete it. */
+export interface Retention {
+  optinDays: number;
+  lockDays: number;
+  suppressionDays: number;
+  eventDays: number;
+}
+
+const DAY_S = 86_400;
+/** Larger payloads are stored as truncated text so an item stays far below DynamoDB's 400 KB. */
+const MAX_STORED_PAYLOAD_CHARS = 64_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const epochSeconds = (ms: number) => Math.floor(ms / 1000);
+
+/** Attribute names that are DynamoDB reserved words. */
+const NAMES = { '#status': 'status', '#type': 'type' };
+
+/** The stored form of an attempt's error: what an operator needs, nothing secret. */
+function errorItem(error: AttemptError, nowMs: number) {
+  return {
+    at: iso(nowMs),
+    attempt: error.attempt,
+    kind: error.kind,
+    message: error.message,
+    ...(error.code !== undefined ? { code: error.code } : {}),
+    ...(error.subcode !== undefined ? { subcode: error.subcode } : {}),
+    ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
+    ...(error.type !== undefined ? { type: error.type } : {}),
+    ...(error.fbtraceId !== undefined ? { fbtraceId: error.fbtraceId } : {}),
+    ...(error.network !== undefined ? { network: error.network } : {}),
+  };
+}
+
+function isCancelled(
+  error: unknown,
+): error is Error & { CancellationReasons?: CancellationReason[] } {
+  return error instanceof Error && error.name === 'TransactionCanceledException';
+}
+
+function isConditionFailed(error: unknown): error is Error & { Item?: Record<string, unknown> } {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** The old item a failed condition returned, or undefined. */
+function failedItem(reason: CancellationReason | undefined): Record<string, unknown> | undefined {
+  if (reason?.Code !== 'ConditionalCheckFailed' || reason.Item === undefined) return undefined;
+  return unmarshall(reason.Item);
+}
+
+/**
+ * The single-table DynamoDB implementation of the Login Connect rules. Per `login_id`, under
+ * `LOGIN#<login_id>`: `OPTIN` (the story an operator reads), `LOCK` (the Page the first message
+ * went through) and `SUPPRESSION` (do not message). See the README for every attribute.
+ */
+export class DynamoDbOptinStore implements OptinStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retention: Retention,
+    private readonly newOwner: () => string = randomUUID,
+  ) {}
+
+  async claim(optin: OptinRef, nowMs: number, leaseMs: number): Promise<ClaimResult> {
+    const owner = this.newOwner();
+    const leaseUntilMs = nowMs + leaseMs;
+    const windowEndMs = windowEndsAt(optin.optinAtMs);
+    const now = iso(nowMs);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.optin(optin.loginId),
+                UpdateExpression: `${[
+                  'SET #type = :type, loginId = if_not_exists(loginId, :loginId), pageId = if_not_exists(pageId, :pageId)',
+                  'optinAt = if_not_exists(optinAt, :optinAt), windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
+                  'receivedAt = if_not_exists(receivedAt, :receivedAt), #status = :sending, leaseOwner = :owner',
+                  'leaseUntil = :leaseUntil, attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now',
+                  'updatedAt = :now, expiresAt = if_not_exists(expiresAt, :expiresAt)',
+                ].join(', ')} REMOVE nextAttemptAt ADD sources :sources`,
+                ConditionExpression:
+                  'attribute_not_exists(pk) OR (pageId = :pageId AND windowEndsAt > :now AND ' +
+                  '((#status = :pending AND (attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now)) OR ' +
+                  '(#status = :sending AND leaseUntil < :now)))',
+                ExpressionAttributeNames: NAMES,
+                ExpressionAttributeValues: {
+                  ':type': 'optin',
+                  ':loginId': optin.loginId,
+                  ':pageId': optin.pageId,
+                  ':optinAt': iso(optin.optinAtMs),
+                  ':windowEndsAt': iso(windowEndMs),
+                  ':receivedAt': iso(optin.receivedAtMs),
+                  ':sending': 'sending',
+                  ':pending': 'pending',
+                  ':owner': owner,
+                  ':leaseUntil': iso(leaseUntilMs),
+                  ':zero': 0,
+                  ':one': 1,
+                  ':now': now,
+                  ':expiresAt': epochSeconds(windowEndMs) + this.retention.optinDays * DAY_S,
+                  ':sources': new Set([optin.source]),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: keys.lock(optin.loginId),
+                ConditionExpression: 'attribute_not_exists(pk) OR pageId = :pageId',
+                ExpressionAttributeValues: { ':pageId': optin.pageId },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: keys.suppression(optin.loginId),
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isCancelled(error)) throw error;
+      return this.explainRefusedClaim(optin, error.CancellationReasons ?? [], nowMs);
+    }
+    return {
+      outcome: 'claimed',
+      claim: { loginId: optin.loginId, pageId: optin.pageId, owner, leaseUntilMs },
+    };
+  }
+
+  /** Transactions return nothing on success, so the count is read back, strongly consistent. */
+  async attempts(claim: Claim): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.optin(claim.loginId),
+        ProjectionExpression: 'attempts',
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.attempts === 'number' ? Item.attempts : 1;
+  }
+
+  private async explainRefusedClaim(
+    optin: OptinRef,
+    reasons: CancellationReason[],
+    nowMs: number,
+  ): Promise<ClaimResult> {
+    const [optinReason, lockReason, suppressionReason] = reasons;
+    if (reasons.some((r) => r.Code === 'TransactionConflict')) {
+      // Another worker is writing the same items right now; look again in a moment.
+      return { outcome: 'busy', untilMs: nowMs + 1000 };
+    }
+    let old = failedItem(optinReason);
+    if (old === undefined && optinReason?.Code === 'ConditionalCheckFailed') {
+      old = (
+        await this.client.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: keys.optin(optin.loginId),
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    }
+    if (old !== undefined && TERMINAL_STATUSES.has(String(old.status))) {
+      return { outcome: 'done', status: old.status as TerminalStatus };
+    }
+    if (suppressionReason?.Code === 'ConditionalCheckFailed') {
+      const item = failedItem(suppressionReason);
+      return { outcome: 'suppressed', reason: String(item?.reason ?? 'suppressed') };
+    }
+    if (lockReason?.Code === 'ConditionalCheckFailed') {
+      const item = failedItem(lockReason);
+      return { outcome: 'locked', lockedPageId: String(item?.pageId ?? 'unknown') };
+    }
+    if (old !== undefined) {
+      const now = iso(nowMs);
+      if (old.pageId !== optin.pageId)
+        return { outcome: 'conflict', storedPageId: String(old.pageId) };
+      if (typeof old.windowEndsAt === 'string' && old.windowEndsAt <= now)
+        return { outcome: 'expired' };
+      const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
+      const untilMs = typeof until === 'string' ? Date.parse(until) : Number.NaN;
+      return { outcome: 'busy', untilMs: Number.isNaN(untilMs) ? nowMs + 1000 : untilMs };
+    }
+    throw new Error(
+      `Claim refused for an unknown reason: ${JSON.stringify(reasons.map((r) => r.Code))}`,
+    );
+  }
+
+  async markSent(
+    claim: Claim,
+    sent: { messageId?: string; recipientId?: string },
+    nowMs: number,
+  ): Promise<'recorded' | 'already_sent'> {
+    const now = iso(nowMs);
+    const set = ['#status = :sent', 'sentAt = :now', 'lockedPageId = :pageId', 'updatedAt = :now'];
+    const values: Record<string, unknown> = {
+      ':sent': 'sent',
+      ':now': now,
+      ':pageId': claim.pageId,
+    };
+    if (sent.messageId !== undefined) {
+      set.push('messageId = :messageId');
+      values[':messageId'] = sent.messageId;
+    }
+    if (sent.recipientId !== undefined) {
+      set.push('recipientId = :recipientId');
+      values[':recipientId'] = sent.recipientId;
+    }
+    const write = (condition: string, conditionValues: Record<string, unknown>) =>
+      this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.optin(claim.loginId),
+                UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason`,
+                ConditionExpression: condition,
+                ExpressionAttributeNames: NAMES,
+                ExpressionAttributeValues: { ...values, ...conditionValues },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.lock(claim.loginId),
+                  type: 'lock',
+                  loginId: claim.loginId,
+                  pageId: claim.pageId,
+                  lockedAt: now,
+                  ...(sent.messageId !== undefined ? { messageId: sent.messageId } : {}),
+                  expiresAt: epochSeconds(nowMs) + this.retention.lockDays * DAY_S,
+                },
+                ConditionExpression: 'attribute_not_exists(pk) OR pageId = :pageId',
+                ExpressionAttributeValues: { ':pageId': claim.pageId },
+              },
+            },
+          ],
+        }),
+      );
+    try {
+      await write('leaseOwner = :owner', { ':owner': claim.owner });
+      return 'recorded';
+    } catch (error) {
+      if (!isCancelled(error)) throw error;
+    }
+    // The lease ran out before we could record. The message did go out, so record it unless
+    // someone else already recorded a send: then two messages went out, which the caller reports.
+    try {
+      await write('#status <> :sent', {});
+      return 'recorded';
+    } catch (error) {
+      if (!isCancelled(error)) throw error;
+      return 'already_sent';
+    }
+  }
+
+  async markRetry(
+    claim: Claim,
+    error: AttemptError,
+    retryAtMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.optin(claim.loginId),
+          UpdateExpression:
+            'SET #status = :pending, nextAttemptAt = :retryAt, lastError = :error, ' +
+            'errors = list_append(if_not_exists(errors, :empty), :errors), updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':retryAt': iso(retryAtMs),
+            ':error': errorItem(error, nowMs),
+            ':errors': [errorItem(error, nowMs)],
+            ':empty': [],
+            ':now': iso(nowMs),
+            ':owner': claim.owner,
+          },
+        }),
+      );
+      return true;
+    } catch (caught) {
+      if (isConditionFailed(caught)) return false;
+      throw caught;
+    }
+  }
+
+  async finish(
+    claim: Claim,
+    end: { status: TerminalStatus; reason: string; error?: AttemptError; suppress?: boolean },
+    nowMs: number,
+  ): Promise<boolean> {
+    const now = iso(nowMs);
+    const set = [
+      '#status = :status',
+      'statusReason = :reason',
+      'updatedAt = :now',
+      'finishedAt = :now',
+    ];
+    const values: Record<string, unknown> = {
+      ':status': end.status,
+      ':reason': end.reason,
+      ':now': now,
+      ':owner': claim.owner,
+    };
+    if (end.error !== undefined) {
+      set.push(
+        'lastError = :error',
+        'errors = list_append(if_not_exists(errors, :empty), :errors)',
+      );
+      values[':error'] = errorItem(end.error, nowMs);
+      values[':errors'] = [values[':error']];
+      values[':empty'] = [];
+    }
+    const items: NonNullable<
+      ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+    > = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: keys.optin(claim.loginId),
+          UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt`,
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: values,
+        },
+      },
+    ];
+    if (end.suppress) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...keys.suppression(claim.loginId),
+            type: 'suppression',
+            loginId: claim.loginId,
+            pageId: claim.pageId,
+            reason: end.reason,
+            source: 'send_api',
+            ...(end.error?.code !== undefined ? { code: end.error.code } : {}),
+            ...(end.error?.subcode !== undefined ? { subcode: end.error.subcode } : {}),
+            suppressedAt: now,
+            expiresAt: epochSeconds(nowMs) + this.retention.suppressionDays * DAY_S,
+          },
+        },
+      });
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (isCancelled(error)) return false;
+      throw error;
+    }
+  }
+
+  async settle(
+    optin: OptinRef,
+    end: { status: TerminalStatus; reason: string },
+    nowMs: number,
+  ): Promise<SettleResult> {
+    const windowEndMs = windowEndsAt(optin.optinAtMs);
+    const now = iso(nowMs);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.optin(optin.loginId),
+          UpdateExpression: `${[
+            'SET #type = :type, loginId = if_not_exists(loginId, :loginId), pageId = if_not_exists(pageId, :pageId)',
+            'optinAt = if_not_exists(optinAt, :optinAt), windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
+            'receivedAt = if_not_exists(receivedAt, :receivedAt), #status = :status, statusReason = :reason',
+            'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now',
+            'expiresAt = if_not_exists(expiresAt, :expiresAt)',
+          ].join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt ADD sources :sources`,
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #status = :pending OR (#status = :sending AND leaseUntil < :now)',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: {
+            ':type': 'optin',
+            ':loginId': optin.loginId,
+            ':pageId': optin.pageId,
+            ':optinAt': iso(optin.optinAtMs),
+            ':windowEndsAt': iso(windowEndMs),
+            ':receivedAt': iso(optin.receivedAtMs),
+            ':status': end.status,
+            ':reason': end.reason,
+            ':zero': 0,
+            ':now': now,
+            ':pending': 'pending',
+            ':sending': 'sending',
+            ':expiresAt':
+              epochSeconds(Math.max(windowEndMs, nowMs)) + this.retention.optinDays * DAY_S,
+            ':sources': new Set([optin.source]),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'recorded' };
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      const old = error.Item ? unmarshall(error.Item as never) : undefined;
+      if (old !== undefined && TERMINAL_STATUSES.has(String(old.status))) {
+        return { outcome: 'done', status: old.status as TerminalStatus };
+      }
+      const untilMs =
+        typeof old?.leaseUntil === 'string' ? Date.parse(old.leaseUntil) : nowMs + 1000;
+      return { outcome: 'busy', untilMs };
+    }
+  }
+
+  async recordEvent(job: EventJob, nowMs: number): Promise<void> {
+    const payloadJson = JSON.stringify(job.payload ?? null);
+    const digest = createHash('sha256').update(payloadJson).digest('hex').slice(0, 12);
+    const at = iso(job.timestamp ?? job.receivedAt);
+    const truncated = payloadJson.length > MAX_STORED_PAYLOAD_CHARS;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.event({ psid: job.psid, pageId: job.pageId }, `${at}#${job.eventType}#${digest}`),
+          type: 'event',
+          eventType: job.eventType,
+          channel: job.channel,
+          ...(job.pageId !== undefined ? { pageId: job.pageId } : {}),
+          ...(job.psid !== undefined ? { psid: job.psid } : {}),
+          eventAt: at,
+          receivedAt: iso(job.receivedAt),
+          handled: false,
+          ...(truncated
+            ? {
+                payloadText: payloadJson.slice(0, MAX_STORED_PAYLOAD_CHARS),
+                payloadTruncated: true,
+              }
+            : { payload: job.payload ?? null }),
+          expiresAt: epochSeconds(nowMs) + this.retention.eventDays * DAY_S,
+        },
+      }),
+    );
+  }
+
+  async recordRejected(
+    rejected: { messageId: string; body: string; reason: string },
+    nowMs: number,
+  ): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.rejected(`${iso(nowMs)}#${rejected.messageId}`),
+          type: 'rejected',
+          messageId: rejected.messageId,
+          reason: rejected.reason.slice(0, 2000),
+          body: rejected.body.slice(0, MAX_STORED_PAYLOAD_CHARS),
+          rejectedAt: iso(nowMs),
+          expiresAt: epochSeconds(nowMs) + this.retention.eventDays * DAY_S,
+        },
+      }),
+    );
+  }
+}
