@@ -53,8 +53,9 @@ export function sendApiClient(config: GraphConfig, fetchImpl: typeof fetch = fet
         signal: AbortSignal.timeout(config.timeoutMs),
       });
     } catch (error) {
-      const timedOut =
-        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      // Duck-typed: fetch's DOMException is not always an `Error` of this realm.
+      const name = (error as { name?: unknown } | null)?.name;
+      const timedOut = name === 'TimeoutError' || name === 'AbortError';
       return {
         ok: false,
         failure: {
@@ -112,7 +113,7 @@ async function readResponse(response: Response): Promise<SendOutcome> {
 }
 
 function networkMessage(error: unknown): string {
-  if (!(error instanceof Error)) return 'network error';
-  const cause = (error as Error & { cause?: { code?: string } }).cause;
-  return cause?.code ? `${error.message} (${cause.code})` : error.message;
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: { code?: unknown } };
+  const text = typeof message === 'string' && message !== '' ? message : 'network error';
+  return typeof cause?.code === 'string' ? `${text} (${cause.code})` : text;
 }

@@ -1,0 +1,150 @@
+import type { APIGatewayProxyEventV2, Context, SQSRecord } from 'aws-lambda';
+import type { OptinJob } from '../../shared/messages';
+import { signatureFor } from '../../shared/webhook/signature';
+
+export const APP_SECRET = 'test-app-secret';
+export const VERIFY_TOKEN = 'test-verify-token';
+export const PAGE_ID = '1111111111';
+export const OTHER_PAGE_ID = '2222222222';
+export const PAGE_TOKEN = 'EAAB-page-token-1111';
+export const OTHER_PAGE_TOKEN = 'EAAB-page-token-2222';
+
+export const HOUR_MS = 60 * 60 * 1000;
+
+/** The secret document as an operator would fill it in. */
+export function secretDocument(overrides: Record<string, unknown> = {}) {
+  return {
+    appSecret: APP_SECRET,
+    verifyToken: VERIFY_TOKEN,
+    pages: {
+      [PAGE_ID]: { accessToken: PAGE_TOKEN },
+      [OTHER_PAGE_ID]: { accessToken: OTHER_PAGE_TOKEN },
+    },
+    ...overrides,
+  };
+}
+
+export function optinJob(overrides: Partial<OptinJob> = {}): OptinJob {
+  const now = Date.now();
+  return {
+    v: 1,
+    kind: 'optin',
+    pageId: PAGE_ID,
+    loginId: 'login-1',
+    optinAt: now,
+    receivedAt: now,
+    source: 'webhook',
+    ...overrides,
+  };
+}
+
+/** One `messaging[]` item of a Login Connect opt-in, as the docs show it. */
+export function optinItem(args: { pageId?: string; loginId: string; timestamp?: number }) {
+  return {
+    recipient: { id: args.pageId ?? PAGE_ID },
+    timestamp: args.timestamp ?? Date.now(),
+    optin: { login_id: args.loginId },
+  };
+}
+
+export function webhookBody(
+  entries: Array<{ pageId?: string; messaging?: unknown[]; standby?: unknown[] }>,
+) {
+  return {
+    object: 'page',
+    entry: entries.map((entry) => ({
+      id: entry.pageId ?? PAGE_ID,
+      time: Date.now(),
+      ...(entry.messaging ? { messaging: entry.messaging } : {}),
+      ...(entry.standby ? { standby: entry.standby } : {}),
+    })),
+  };
+}
+
+export function apiGatewayEvent(args: {
+  method: 'GET' | 'POST' | 'PUT';
+  body?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  isBase64Encoded?: boolean;
+}): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `${args.method} /webhook`,
+    rawPath: '/webhook',
+    rawQueryString: new URLSearchParams(args.query ?? {}).toString(),
+    headers: args.headers ?? {},
+    ...(args.query ? { queryStringParameters: args.query } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'example',
+      http: {
+        method: args.method,
+        path: '/webhook',
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'facebookexternalua',
+      },
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      routeKey: `${args.method} /webhook`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    ...(args.body !== undefined ? { body: args.body } : {}),
+    isBase64Encoded: args.isBase64Encoded ?? false,
+  };
+}
+
+/** A POST as Facebook sends it: the raw body signed with the App Secret. */
+export function signedPost(rawBody: string, appSecret = APP_SECRET): APIGatewayProxyEventV2 {
+  return apiGatewayEvent({
+    method: 'POST',
+    body: rawBody,
+    headers: {
+      'content-type': 'application/json',
+      'x-hub-signature-256': signatureFor(rawBody, appSecret),
+    },
+  });
+}
+
+let recordCounter = 0;
+export function sqsRecord(body: string, overrides: Partial<SQSRecord> = {}): SQSRecord {
+  recordCounter += 1;
+  return {
+    messageId: `msg-${recordCounter}`,
+    receiptHandle: `rh-${recordCounter}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'sender',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:queue',
+    awsRegion: 'us-east-1',
+    ...overrides,
+  };
+}
+
+export function lambdaContext(name = 'fn'): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: `aws-${Math.random().toString(36).slice(2)}`,
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -1,0 +1,46 @@
+import {
+  classifySendFailure,
+  type FailureKind,
+  type SendFailure,
+} from '../../../shared/login-connect/send-errors';
+
+const graph = (httpStatus: number, code?: number, subcode?: number): SendFailure => ({
+  httpStatus,
+  ...(code !== undefined ? { code } : {}),
+  ...(subcode !== undefined ? { subcode } : {}),
+  message: 'x',
+});
+
+describe('login-connect/send-errors', () => {
+  describe('classifySendFailure()', () => {
+    it.each<[string, SendFailure, FailureKind]>([
+      ['HTTP 500 without a code', graph(500), 'transient'],
+      ['HTTP 503 with code 2', graph(503, 2), 'transient'],
+      ['HTTP 429', graph(429), 'transient'],
+      ['a timeout', { network: 'timeout', message: 't' }, 'transient'],
+      ['a refused connection', { network: 'error', message: 'ECONNREFUSED' }, 'transient'],
+      ['code 1 (unknown)', graph(400, 1), 'transient'],
+      ['code 4 (app rate limit)', graph(400, 4), 'transient'],
+      ['code 17 (user rate limit)', graph(400, 17), 'transient'],
+      ['code 32 (page rate limit)', graph(400, 32), 'transient'],
+      ['code 613 (send rate limit)', graph(400, 613), 'transient'],
+      ['code 1200 (temporary send failure)', graph(400, 1200), 'transient'],
+      ['code 80001 (page BUC limit)', graph(400, 80001), 'transient'],
+      ['code 80006 (Messenger BUC limit)', graph(400, 80006), 'transient'],
+      ['10/2018278 (outside window)', graph(400, 10, 2018278), 'window_closed'],
+      ['551 (not available)', graph(400, 551), 'opted_out'],
+      ['551 even on HTTP 500', graph(500, 551), 'opted_out'],
+      ['200/1545041 (not receiving)', graph(400, 200, 1545041), 'opted_out'],
+      ['10/2018108 (not receiving)', graph(400, 10, 2018108), 'opted_out'],
+      ['190 (invalid token)', graph(400, 190), 'token_invalid'],
+      ['190/463 (expired token)', graph(400, 190, 463), 'token_invalid'],
+      ['2/2018344 (terms not accepted)', graph(400, 2, 2018344), 'permanent'],
+      ['100 (invalid parameter)', graph(400, 100), 'permanent'],
+      ['10/2018065 (needs permission)', graph(400, 10, 2018065), 'permanent'],
+      ['230 (missing pages_messaging)', graph(403, 230), 'permanent'],
+      ['HTTP 400 without a body', graph(400), 'permanent'],
+    ])('classifies %s', (_name, failure, kind) => {
+      expect(classifySendFailure(failure)).toBe(kind);
+    });
+  });
+});
