@@ -37,8 +37,9 @@ const MAX_STORED_PAYLOAD_CHARS = 64_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 
-/** Attribute names that are DynamoDB reserved words. */
+/** Attribute names that are DynamoDB reserved words (DynamoDB refuses unused ones). */
 const NAMES = { '#status': 'status', '#type': 'type' };
+const STATUS = { '#status': 'status' };
 
 /** The stored form of an attempt's error: what an operator needs, nothing secret. */
 function errorItem(error: AttemptError, nowMs: number) {
@@ -251,7 +252,7 @@ export class DynamoDbOptinStore implements OptinStore {
                 Key: keys.optin(claim.loginId),
                 UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason`,
                 ConditionExpression: condition,
-                ExpressionAttributeNames: NAMES,
+                ExpressionAttributeNames: STATUS,
                 ExpressionAttributeValues: { ...values, ...conditionValues },
               },
             },
@@ -306,7 +307,7 @@ export class DynamoDbOptinStore implements OptinStore {
             'SET #status = :pending, nextAttemptAt = :retryAt, lastError = :error, ' +
             'errors = list_append(if_not_exists(errors, :empty), :errors), updatedAt = :now REMOVE leaseOwner, leaseUntil',
           ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: STATUS,
           ExpressionAttributeValues: {
             ':pending': 'pending',
             ':retryAt': iso(retryAtMs),
@@ -361,7 +362,7 @@ export class DynamoDbOptinStore implements OptinStore {
           Key: keys.optin(claim.loginId),
           UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt`,
           ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeNames: STATUS,
           ExpressionAttributeValues: values,
         },
       },

@@ -1,0 +1,379 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
+import type { AttemptError, OptinRef } from '../../shared/store/optin-store';
+import { keys } from '../../shared/store/table-definition';
+import { HOUR_MS, OTHER_PAGE_ID, PAGE_ID } from '../helpers/factories';
+import { freshTable, optinItem, partition } from '../helpers/tables';
+
+const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
+const T0 = Date.parse('2026-11-21T09:00:00.000Z');
+const LEASE = 35_000;
+const transient: AttemptError = {
+  kind: 'transient',
+  attempt: 1,
+  httpStatus: 500,
+  message: 'HTTP 500',
+};
+
+let ctx: Awaited<ReturnType<typeof freshTable>>;
+let store: DynamoDbOptinStore;
+let n = 0;
+const ref = (overrides: Partial<OptinRef> = {}): OptinRef => {
+  n += 1;
+  return {
+    loginId: `login-${n}`,
+    pageId: PAGE_ID,
+    optinAtMs: T0,
+    receivedAtMs: T0 + 100,
+    source: 'webhook',
+    ...overrides,
+  };
+};
+
+beforeAll(async () => {
+  ctx = await freshTable();
+  store = new DynamoDbOptinStore(ctx.doc, ctx.tableName, RETENTION);
+});
+afterAll(() => ctx.raw.destroy());
+
+describe('DynamoDbOptinStore', () => {
+  describe('claim()', () => {
+    it('creates the record an operator reads, and takes the lease', async () => {
+      const optin = ref();
+
+      const result = await store.claim(optin, T0 + 1000, LEASE);
+
+      expect(result).toMatchObject({
+        outcome: 'claimed',
+        claim: { loginId: optin.loginId, pageId: PAGE_ID, leaseUntilMs: T0 + 1000 + LEASE },
+      });
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+        type: 'optin',
+        loginId: optin.loginId,
+        pageId: PAGE_ID,
+        status: 'sending',
+        optinAt: '2026-11-21T09:00:00.000Z',
+        windowEndsAt: '2026-11-22T09:00:00.000Z',
+        receivedAt: '2026-11-21T09:00:00.100Z',
+        attempts: 1,
+        leaseUntil: new Date(T0 + 1000 + LEASE).toISOString(),
+        sources: new Set(['webhook']),
+        expiresAt: Math.floor((T0 + 24 * HOUR_MS) / 1000) + 30 * 86_400,
+      });
+    });
+
+    it('gives the lease to exactly one of 25 concurrent claims', async () => {
+      const optin = ref();
+
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () => store.claim(optin, T0 + 1000, LEASE)),
+      );
+
+      expect(results.filter((r) => r.outcome === 'claimed')).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'busy')).toHaveLength(24);
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({ attempts: 1 });
+    });
+
+    it('says busy until the lease ends, then lets another worker take over', async () => {
+      const optin = ref();
+      await store.claim(optin, T0, LEASE);
+
+      const during = await store.claim(optin, T0 + LEASE - 1, LEASE);
+      const after = await store.claim(optin, T0 + LEASE + 1, LEASE);
+
+      expect(during).toEqual({ outcome: 'busy', untilMs: T0 + LEASE });
+      expect(after.outcome).toBe('claimed');
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({ attempts: 2 });
+    });
+
+    it('reports an ended opt-in as done, whatever comes later', async () => {
+      const optin = ref();
+      const claimed = await store.claim(optin, T0, LEASE);
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+      await store.markSent(claimed.claim, { messageId: 'm_1' }, T0 + 500);
+
+      expect(await store.claim(optin, T0 + 1000, LEASE)).toEqual({
+        outcome: 'done',
+        status: 'sent',
+      });
+      expect(await store.claim(optin, T0 + LEASE * 10, LEASE)).toEqual({
+        outcome: 'done',
+        status: 'sent',
+      });
+    });
+
+    it('refuses a Page other than the one the login_id is locked to', async () => {
+      const optin = ref();
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...keys.lock(optin.loginId), type: 'lock', pageId: OTHER_PAGE_ID },
+        }),
+      );
+
+      expect(await store.claim(optin, T0, LEASE)).toEqual({
+        outcome: 'locked',
+        lockedPageId: OTHER_PAGE_ID,
+      });
+    });
+
+    it('lets the locked Page itself claim', async () => {
+      const optin = ref();
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...keys.lock(optin.loginId), type: 'lock', pageId: PAGE_ID },
+        }),
+      );
+
+      expect((await store.claim(optin, T0, LEASE)).outcome).toBe('claimed');
+    });
+
+    it('refuses a suppressed login_id', async () => {
+      const optin = ref();
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: {
+            ...keys.suppression(optin.loginId),
+            type: 'suppression',
+            reason: 'send_api_not_receiving',
+          },
+        }),
+      );
+
+      expect(await store.claim(optin, T0, LEASE)).toEqual({
+        outcome: 'suppressed',
+        reason: 'send_api_not_receiving',
+      });
+    });
+
+    it('says expired when the stored window has closed, even for a later job', async () => {
+      const optin = ref();
+      const first = await store.claim(optin, T0, LEASE);
+      if (first.outcome !== 'claimed') throw new Error('not claimed');
+      await store.markRetry(first.claim, transient, T0 + 60_000, T0 + 10);
+
+      const late = await store.claim(
+        { ...optin, optinAtMs: T0 + 2 * HOUR_MS },
+        T0 + 24 * HOUR_MS + 1,
+        LEASE,
+      );
+
+      expect(late).toEqual({ outcome: 'expired' });
+    });
+
+    it('says busy until the scheduled retry is due', async () => {
+      const optin = ref();
+      const first = await store.claim(optin, T0, LEASE);
+      if (first.outcome !== 'claimed') throw new Error('not claimed');
+      await store.markRetry(first.claim, transient, T0 + 60_000, T0 + 10);
+
+      expect(await store.claim(optin, T0 + 59_999, LEASE)).toEqual({
+        outcome: 'busy',
+        untilMs: T0 + 60_000,
+      });
+      expect((await store.claim(optin, T0 + 60_000, LEASE)).outcome).toBe('claimed');
+    });
+
+    it('ignores a job whose Page contradicts the record', async () => {
+      const optin = ref();
+      await store.claim(optin, T0, LEASE);
+
+      expect(await store.claim({ ...optin, pageId: OTHER_PAGE_ID }, T0 + LEASE * 2, LEASE)).toEqual(
+        {
+          outcome: 'conflict',
+          storedPageId: PAGE_ID,
+        },
+      );
+    });
+  });
+
+  describe('markSent()', () => {
+    it('records the message and locks the Page, in one write', async () => {
+      const optin = ref();
+      const claimed = await store.claim(optin, T0, LEASE);
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+
+      expect(
+        await store.markSent(claimed.claim, { messageId: 'm_42', recipientId: 'PSID' }, T0 + 800),
+      ).toBe('recorded');
+
+      const items = await partition(ctx.doc, ctx.tableName, optin.loginId);
+      expect(items.OPTIN).toMatchObject({
+        status: 'sent',
+        messageId: 'm_42',
+        recipientId: 'PSID',
+        sentAt: new Date(T0 + 800).toISOString(),
+        lockedPageId: PAGE_ID,
+      });
+      expect(items.OPTIN).not.toHaveProperty('leaseOwner');
+      expect(items.LOCK).toMatchObject({
+        type: 'lock',
+        pageId: PAGE_ID,
+        messageId: 'm_42',
+        lockedAt: new Date(T0 + 800).toISOString(),
+      });
+      expect(items.LOCK?.expiresAt).toBe(Math.floor((T0 + 800) / 1000) + 365 * 86_400);
+    });
+
+    it('still records a send whose lease ran out, and reports a second send as already_sent', async () => {
+      const optin = ref();
+      const slow = await store.claim(optin, T0, LEASE);
+      const fast = await store.claim(optin, T0 + LEASE + 1, LEASE);
+      if (slow.outcome !== 'claimed' || fast.outcome !== 'claimed') throw new Error('not claimed');
+
+      expect(await store.markSent(slow.claim, { messageId: 'm_slow' }, T0 + LEASE + 5)).toBe(
+        'recorded',
+      );
+      expect(await store.markSent(fast.claim, { messageId: 'm_fast' }, T0 + LEASE + 6)).toBe(
+        'already_sent',
+      );
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+        status: 'sent',
+        messageId: 'm_slow',
+      });
+    });
+  });
+
+  describe('markRetry()', () => {
+    it('releases the lease, schedules the next attempt and keeps the error history', async () => {
+      const optin = ref();
+      const claimed = await store.claim(optin, T0, LEASE);
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+
+      expect(await store.markRetry(claimed.claim, transient, T0 + 30_000, T0 + 200)).toBe(true);
+
+      const item = await optinItem(ctx.doc, ctx.tableName, optin.loginId);
+      expect(item).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: new Date(T0 + 30_000).toISOString(),
+        lastError: { kind: 'transient', attempt: 1, httpStatus: 500, message: 'HTTP 500' },
+        errors: [{ kind: 'transient', attempt: 1, httpStatus: 500 }],
+      });
+      expect(item).not.toHaveProperty('leaseOwner');
+    });
+
+    it('does nothing once the lease belongs to someone else', async () => {
+      const optin = ref();
+      const old = await store.claim(optin, T0, LEASE);
+      await store.claim(optin, T0 + LEASE + 1, LEASE);
+      if (old.outcome !== 'claimed') throw new Error('not claimed');
+
+      expect(await store.markRetry(old.claim, transient, T0 + 99_000, T0 + LEASE + 2)).toBe(false);
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+        status: 'sending',
+      });
+    });
+  });
+
+  describe('finish()', () => {
+    it('ends the opt-in and, for an opt-out, suppresses the person', async () => {
+      const optin = ref();
+      const claimed = await store.claim(optin, T0, LEASE);
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+      const error: AttemptError = {
+        kind: 'opted_out',
+        attempt: 1,
+        httpStatus: 400,
+        code: 551,
+        message: "This person isn't available right now.",
+      };
+
+      await store.finish(
+        claimed.claim,
+        { status: 'opted_out', reason: 'send_api_not_receiving', error, suppress: true },
+        T0 + 300,
+      );
+
+      const items = await partition(ctx.doc, ctx.tableName, optin.loginId);
+      expect(items.OPTIN).toMatchObject({
+        status: 'opted_out',
+        statusReason: 'send_api_not_receiving',
+        lastError: { code: 551 },
+      });
+      expect(items.SUPPRESSION).toMatchObject({
+        type: 'suppression',
+        reason: 'send_api_not_receiving',
+        source: 'send_api',
+        code: 551,
+        pageId: PAGE_ID,
+      });
+      expect(await store.claim(ref({ loginId: optin.loginId }), T0 + 400, LEASE)).toEqual({
+        outcome: 'done',
+        status: 'opted_out',
+      });
+    });
+  });
+
+  describe('settle()', () => {
+    it('creates an ended record for an opt-in nobody worked on', async () => {
+      const optin = ref();
+
+      expect(
+        await store.settle(
+          optin,
+          { status: 'expired', reason: 'window_closed_before_first_attempt' },
+          T0 + 25 * HOUR_MS,
+        ),
+      ).toEqual({ outcome: 'recorded' });
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+        status: 'expired',
+        attempts: 0,
+        statusReason: 'window_closed_before_first_attempt',
+      });
+    });
+
+    it('never overwrites an ended opt-in, and waits for a live lease', async () => {
+      const sent = ref();
+      const claimed = await store.claim(sent, T0, LEASE);
+      if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+      await store.markSent(claimed.claim, {}, T0 + 1);
+      const leased = ref();
+      await store.claim(leased, T0, LEASE);
+
+      expect(await store.settle(sent, { status: 'failed', reason: 'x' }, T0 + 2)).toEqual({
+        outcome: 'done',
+        status: 'sent',
+      });
+      expect(await store.settle(leased, { status: 'failed', reason: 'x' }, T0 + 2)).toEqual({
+        outcome: 'busy',
+        untilMs: T0 + LEASE,
+      });
+    });
+  });
+
+  describe('recordEvent()', () => {
+    it('keeps an event under the person, once however often it is delivered', async () => {
+      const job = {
+        v: 1 as const,
+        kind: 'event' as const,
+        eventType: 'message',
+        channel: 'messaging' as const,
+        pageId: PAGE_ID,
+        psid: `psid-${n}`,
+        timestamp: T0,
+        receivedAt: T0 + 5,
+        payload: { message: { mid: 'm.1', text: 'hello' } },
+      };
+
+      await store.recordEvent(job, T0 + 10);
+      await store.recordEvent(job, T0 + 20);
+
+      const { Items } = await ctx.doc.send(
+        new (await import('@aws-sdk/lib-dynamodb')).QueryCommand({
+          TableName: ctx.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `PSID#${job.psid}` },
+        }),
+      );
+      expect(Items).toHaveLength(1);
+      expect(Items?.[0]).toMatchObject({
+        type: 'event',
+        eventType: 'message',
+        handled: false,
+        payload: job.payload,
+      });
+    });
+  });
+});

@@ -1,0 +1,216 @@
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  HOUR_MS,
+  lambdaContext,
+  optinItem,
+  PAGE_ID,
+  PAGE_TOKEN,
+  signedPost,
+  sqsRecord,
+  webhookBody,
+} from '../helpers/factories';
+import { GraphStub, graphError } from '../helpers/graph-stub';
+import { writeSecretsFile } from '../helpers/secrets-file';
+import { freshTable, optinItem as storedOptin } from '../helpers/tables';
+
+/**
+ * The two Lambda handlers as AWS runs them, in one process: the webhook's queue messages are
+ * handed to the sender as an SQS event. DynamoDB is DynamoDB Local; the Send API is a loopback
+ * stub; only SQS is stubbed here (the local stack runs it on a real emulator).
+ */
+const sqsMock = mockClient(SQSClient);
+const graph = new GraphStub();
+let ctx: Awaited<ReturnType<typeof freshTable>>;
+let webhook: (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let sender: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  ctx = await freshTable();
+  await graph.start();
+  Object.assign(process.env, {
+    TABLE_NAME: ctx.tableName,
+    QUEUE_URL: 'http://127.0.0.1:1/000000000000/jobs',
+    LCM_SECRETS_FILE: writeSecretsFile(),
+    GRAPH_API_URL: graph.url,
+    GRAPH_API_VERSION: 'v25.0',
+    FIRST_MESSAGES_JSON: JSON.stringify({
+      default: { message: { text: 'Thanks for signing up!' } },
+    }),
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  ({ handler: webhook } = await import('../../functions/webhook'));
+  ({ handler: sender } = await import('../../functions/sender'));
+});
+afterAll(async () => {
+  ctx.raw.destroy();
+  await graph.stop();
+});
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock
+    .on(SendMessageBatchCommand)
+    .callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+      Successful: input.Entries.map((e) => ({
+        Id: e.Id,
+        MessageId: `sqs-${e.Id}`,
+        MD5OfMessageBody: '',
+      })),
+    }));
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+});
+
+/** POSTs a signed webhook and returns the SQS event the queue would hand the sender. */
+async function deliverWebhook(body: unknown): Promise<SQSEvent> {
+  const response = await webhook(signedPost(JSON.stringify(body)), lambdaContext('webhook'));
+  expect(response.statusCode).toBe(200);
+  const bodies = sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries?.map((e) => e.MessageBody ?? '') ?? []);
+  sqsMock.resetHistory();
+  return { Records: bodies.map((b) => sqsRecord(b)) };
+}
+
+describe('webhook → queue → sender', () => {
+  it('turns a signed opt-in into exactly one Send API call, and the record reads sent with the message_id', async () => {
+    const sqsEvent = await deliverWebhook(
+      webhookBody([{ messaging: [optinItem({ loginId: 'done-when-1' })] }]),
+    );
+
+    const response = await sender(sqsEvent, lambdaContext('sender'));
+
+    const calls = graph.calls.filter(
+      (c) => (c.body.recipient as { login_id?: string }).login_id === 'done-when-1',
+    );
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.body).toMatchObject({
+      recipient: { login_id: 'done-when-1' },
+      messaging_type: 'UPDATE',
+      access_token: PAGE_TOKEN,
+    });
+    const record = await storedOptin(ctx.doc, ctx.tableName, 'done-when-1');
+    expect(record).toMatchObject({
+      status: 'sent',
+      pageId: PAGE_ID,
+      messageId: expect.stringMatching(/^m_\d+$/),
+    });
+  });
+
+  it('sends once when Facebook delivers the same opt-in three times in one batch and once more later', async () => {
+    const item = optinItem({ loginId: 'dup-1' });
+    const first = await deliverWebhook(
+      webhookBody([{ messaging: [item, item] }, { messaging: [item] }]),
+    );
+    const second = await deliverWebhook(webhookBody([{ messaging: [item] }]));
+
+    const firstResponse = await sender(first, lambdaContext('sender'));
+    await sender(second, lambdaContext('sender'));
+    // Records told to come back later come back, as SQS would redeliver them, and find it done.
+    const retried = first.Records.filter((r) =>
+      firstResponse.batchItemFailures.some((f) => f.itemIdentifier === r.messageId),
+    );
+    const retriedResponse = await sender({ Records: retried }, lambdaContext('sender'));
+
+    expect(retriedResponse).toEqual({ batchItemFailures: [] });
+
+    expect(
+      graph.calls.filter((c) => (c.body.recipient as { login_id?: string }).login_id === 'dup-1'),
+    ).toHaveLength(1);
+  });
+
+  it('reports a transient failure as a batch item failure and hides the message for the backoff', async () => {
+    graph.answer({
+      status: 500,
+      body: graphError(1200, undefined, 'Temporary send message failure'),
+    });
+    const sqsEvent = await deliverWebhook(
+      webhookBody([
+        { messaging: [optinItem({ loginId: 'retry-1' }), optinItem({ loginId: 'ok-1' })] },
+      ]),
+    );
+
+    const response = await sender(sqsEvent, lambdaContext('sender'));
+
+    const failed = sqsEvent.Records[0];
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: failed?.messageId }]);
+    const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input;
+    expect(visibility).toMatchObject({ ReceiptHandle: failed?.receiptHandle });
+    expect(visibility?.VisibilityTimeout).toBeGreaterThanOrEqual(15);
+    expect(visibility?.VisibilityTimeout).toBeLessThanOrEqual(30);
+    expect(await storedOptin(ctx.doc, ctx.tableName, 'retry-1')).toMatchObject({
+      status: 'pending',
+      lastError: { code: 1200 },
+    });
+    expect(await storedOptin(ctx.doc, ctx.tableName, 'ok-1')).toMatchObject({ status: 'sent' });
+  });
+
+  it('records expired and sends nothing for a 25 h old opt-in', async () => {
+    const sqsEvent = await deliverWebhook(
+      webhookBody([
+        { messaging: [optinItem({ loginId: 'old-1', timestamp: Date.now() - 25 * HOUR_MS })] },
+      ]),
+    );
+
+    expect(await sender(sqsEvent, lambdaContext('sender'))).toEqual({ batchItemFailures: [] });
+    expect(await storedOptin(ctx.doc, ctx.tableName, 'old-1')).toMatchObject({
+      status: 'expired',
+      attempts: 0,
+    });
+    expect(
+      graph.calls.some((c) => (c.body.recipient as { login_id?: string }).login_id === 'old-1'),
+    ).toBe(false);
+  });
+
+  it('keeps events it cannot act on yet and rejects unreadable messages, without failing the batch', async () => {
+    const events = await deliverWebhook(
+      webhookBody([
+        {
+          messaging: [
+            {
+              sender: { id: 'PSID-7' },
+              recipient: { id: PAGE_ID },
+              timestamp: Date.now(),
+              message: { mid: 'm.7', text: 'hi' },
+            },
+          ],
+        },
+      ]),
+    );
+    const junk = sqsRecord('{"v":99,"kind":"teleport"}');
+
+    const response = await sender({ Records: [...events.Records, junk] }, lambdaContext('sender'));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+    const kept = await ctx.doc.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'PSID#PSID-7' },
+      }),
+    );
+    const rejected = await ctx.doc.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'QUEUE#REJECTED' },
+      }),
+    );
+    expect(kept.Items).toMatchObject([{ type: 'event', eventType: 'message', handled: false }]);
+    expect(rejected.Items).toMatchObject([{ type: 'rejected', messageId: junk.messageId }]);
+  });
+});
