@@ -52,8 +52,11 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  ({ handler: webhook } = await import('../../functions/webhook'));
-  ({ handler: sender } = await import('../../functions/sender'));
+  // Loaded after the environment is set: the handlers read their configuration at import, as in Lambda.
+  ({ handler: webhook } =
+    require('../../functions/webhook') as typeof import('../../functions/webhook'));
+  ({ handler: sender } =
+    require('../../functions/sender') as typeof import('../../functions/sender'));
 });
 afterAll(async () => {
   ctx.raw.destroy();

@@ -28,7 +28,9 @@ beforeAll(async () => {
   process.env.LCM_SECRETS_FILE = writeSecretsFile();
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  ({ handler } = await import('../../../functions/webhook'));
+  // Loaded after the environment is set: the handler reads its configuration at import, as in Lambda.
+  ({ handler } =
+    require('../../../functions/webhook') as typeof import('../../../functions/webhook'));
 });
 
 beforeEach(() => {
@@ -200,12 +202,10 @@ describe('functions/webhook', () => {
     });
 
     it('answers 500 when SQS keeps refusing an entry', async () => {
-      sqsMock
-        .on(SendMessageBatchCommand)
-        .resolves({
-          Successful: [],
-          Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
-        });
+      sqsMock.on(SendMessageBatchCommand).resolves({
+        Successful: [],
+        Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
+      });
       const body = JSON.stringify(webhookBody([{ messaging: [optinItem({ loginId: 'A' })] }]));
 
       expect((await handler(signedPost(body), lambdaContext())).statusCode).toBe(500);
