@@ -1,0 +1,161 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ENV } from '../shared/env';
+import type { FirstMessages } from '../shared/login-connect/first-message';
+import type { Settings } from '../shared/settings';
+import { STACK_OUTPUTS } from '../shared/stack-outputs';
+import { TABLE_DEFINITION } from '../shared/store/table-definition';
+import { LcmFunction } from './constructs/lcm-function';
+import { SendQueue } from './constructs/send-queue';
+import { WebhookApi } from './constructs/webhook-api';
+
+/** The only DynamoDB actions the sender needs: no Scan, no Delete, no Batch*. */
+const SENDER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:Query',
+] as const;
+
+/** The esbuild `define` key the sender reads its templates from (see `ENV.firstMessages`). */
+const FIRST_MESSAGES_DEFINE = `process.env.${ENV.firstMessages}`;
+
+export interface PipelineStackProps extends StackProps {
+  /** Operator settings, already validated by `parseSettings`. */
+  readonly settings: Settings;
+  /** First-message templates, already validated; inlined into the sender bundle. */
+  readonly firstMessages: FirstMessages;
+}
+
+/** Webhook API → webhook Lambda → SQS → sender Lambda → DynamoDB, plus the secret both read. */
+export class PipelineStack extends Stack {
+  readonly webhookFn: LcmFunction;
+  readonly senderFn: LcmFunction;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { settings, firstMessages } = props;
+    // Opt-ins, locks and suppressions are the record of who was messaged: keep them (and the
+    // queues and secret) when the stack is deleted, unless the operator marked it as throwaway.
+    const removalPolicy = settings.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    // Storage: one table, keys and TTL from the shared definition.
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_DEFINITION.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_DEFINITION.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TABLE_DEFINITION.timeToLiveAttribute,
+      removalPolicy,
+    });
+    for (const index of TABLE_DEFINITION.globalSecondaryIndexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+      });
+    }
+
+    // Messaging: the send queue, its DLQ, and the secret holding the Meta credentials.
+    const sendQueue = new SendQueue(this, 'Send', {
+      retryPolicy: {
+        baseSeconds: settings.sendRetryBaseSeconds,
+        maxSeconds: settings.sendRetryMaxSeconds,
+      },
+      consumerTimeout: Duration.seconds(settings.senderTimeoutSeconds),
+      removalPolicy,
+    });
+    const metaSecret = new secretsmanager.Secret(this, 'MetaSecret', {
+      description:
+        'Login Connect credentials. Put this JSON in: { "appSecret": "...", "verifyToken": "...", ' +
+        '"pages": { "<PAGE_ID>": { "accessToken": "..." } }, ' +
+        '"loginApp": { "appId": "...", "clientToken": "..." } }',
+      // A random verifyToken so the webhook can be subscribed before anything else is filled in.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ appSecret: '', pages: {} }),
+        generateStringKey: 'verifyToken',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+      removalPolicy,
+    });
+
+    // Functions: the webhook answers Facebook fast; the sender does the slow Send API calls.
+    this.webhookFn = new LcmFunction(this, 'Webhook', {
+      entryName: 'webhook',
+      description: 'Checks Facebook webhook signatures and enqueues opt-ins',
+      timeout: Duration.seconds(10),
+      logRemovalPolicy: removalPolicy,
+    });
+    this.senderFn = new LcmFunction(this, 'Sender', {
+      entryName: 'sender',
+      description: 'Sends the first Messenger message of each opt-in',
+      timeout: Duration.seconds(settings.senderTimeoutSeconds),
+      logRemovalPolicy: removalPolicy,
+      environment: {
+        [ENV.graphApiUrl]: settings.graphApiUrl,
+        [ENV.graphApiVersion]: settings.graphApiVersion,
+        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
+        [ENV.sendRetryBaseSeconds]: String(settings.sendRetryBaseSeconds),
+        [ENV.sendRetryMaxSeconds]: String(settings.sendRetryMaxSeconds),
+        // The claim lease outlives any invocation that took it: Lambda kills an invocation at
+        // its timeout, so a lease still held after that belongs to a dead sender.
+        [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
+        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
+        [ENV.lockRetentionDays]: String(settings.retention.lockDays),
+        [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
+        [ENV.eventRetentionDays]: String(settings.retention.eventDays),
+      },
+      // Inlined at bundle time rather than set as an environment variable: Lambda caps the whole
+      // environment at 4 KB, which a few rich templates would exceed. The double stringify makes
+      // the define's value a JavaScript string literal holding the JSON.
+      bundling: {
+        define: { [FIRST_MESSAGES_DEFINE]: JSON.stringify(JSON.stringify(firstMessages)) },
+      },
+    });
+
+    // Grants and wiring: each grant comes with the environment variable that points at it.
+    this.webhookFn
+      .bindQueueProducer(sendQueue.queue)
+      .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds);
+    this.senderFn
+      .bindTable(table, SENDER_TABLE_ACTIONS)
+      .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds)
+      .bindQueueConsumer(sendQueue.queue, {
+        batchSize: settings.senderBatchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: settings.senderMaxConcurrency,
+      });
+
+    // API: GET answers Facebook's subscription challenge, POST receives the events.
+    const webhookApi = new WebhookApi(this, 'WebhookApi', {
+      handler: this.webhookFn.fn,
+      throttle: settings.webhookThrottle,
+    });
+
+    // Outputs: what operators and the integration tests read after deploy.
+    new CfnOutput(this, STACK_OUTPUTS.webhookUrl, {
+      value: webhookApi.webhookUrl,
+      description: 'Callback URL to enter in the Meta app webhook settings',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.tableName, {
+      value: table.tableName,
+      description: 'DynamoDB table of opt-ins, locks, suppressions and events',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.queueUrl, {
+      value: sendQueue.queue.queueUrl,
+      description: 'Queue of opt-ins waiting for their first message',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
+      value: sendQueue.deadLetterQueue.queueUrl,
+      description: 'Messages the sender gave up on: inspect, then redrive or delete',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.secretArn, {
+      value: metaSecret.secretArn,
+      description: 'Secret to fill with the app secret, verify token and Page access tokens',
+    });
+  }
+}
