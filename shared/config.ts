@@ -1,4 +1,4 @@
-import { ENV, type Env, intFromEnv, requireEnv } from './env';
+import { ENV, type Env, intFromEnv, requireEnv, stringFromEnv } from './env';
 import type { GraphConfig } from './graph/send-api';
 import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
 import type { RetryPolicy } from './login-connect/retry';
@@ -32,8 +32,8 @@ export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined
     tableName: requireEnv(env, ENV.tableName),
     queueUrl: requireEnv(env, ENV.queueUrl),
     graph: {
-      baseUrl: env[ENV.graphApiUrl] || 'https://graph.facebook.com',
-      version: env[ENV.graphApiVersion] || 'v25.0',
+      baseUrl: stringFromEnv(env, ENV.graphApiUrl, 'https://graph.facebook.com'),
+      version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
       timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
     },
     retryPolicy: {

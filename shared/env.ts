@@ -37,6 +37,12 @@ export function requireEnv(env: Env, name: string): string {
   return value;
 }
 
+/** A string from the environment, or `fallback` when unset or empty. */
+export function stringFromEnv(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? fallback : value;
+}
+
 /** A whole number from the environment, or `fallback` when unset; throws on anything else. */
 export function intFromEnv(env: Env, name: string, fallback: number): number {
   const raw = env[name];

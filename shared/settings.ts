@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { maxAttemptsInWindow } from './login-connect/retry';
 import { formatIssues } from './validation';
+
+/** Scheduled attempts a window may hold, leaving SQS receives for crashes (cap 1000). */
+const MAX_SCHEDULED_ATTEMPTS = 990;
 
 /**
  * Operator settings of a deployment. In AWS they come from the `loginConnect` object of the CDK
@@ -53,7 +57,19 @@ export const SettingsSchema = z
   .refine((s) => s.sendRetryBaseSeconds <= s.sendRetryMaxSeconds, {
     error: 'must not be larger than sendRetryMaxSeconds',
     path: ['sendRetryBaseSeconds'],
-  });
+  })
+  .refine(
+    (s) =>
+      maxAttemptsInWindow({
+        baseSeconds: s.sendRetryBaseSeconds,
+        maxSeconds: s.sendRetryMaxSeconds,
+      }) <= MAX_SCHEDULED_ATTEMPTS,
+    {
+      // Each retry is one more receive of the queue message, and SQS caps maxReceiveCount at 1000.
+      error: 'allows more retries in 24 h than SQS can redeliver one message (1000): raise it',
+      path: ['sendRetryMaxSeconds'],
+    },
+  );
 
 export type Settings = z.infer<typeof SettingsSchema>;
 

@@ -190,7 +190,11 @@ export function readFirstMessagesFile(path: string): FirstMessages {
       `Cannot read first-message templates from ${path}: ${(error as Error).message}`,
     );
   }
-  return parseFirstMessages(raw, path);
+  try {
+    return parseFirstMessages(raw);
+  } catch (error) {
+    throw new Error(`${(error as Error).message.replace('templates:', `templates in ${path}:`)}`);
+  }
 }
 
 /** The template for a Page: its override if there is one, else the default. */

@@ -12,6 +12,8 @@ export interface StubAnswer {
   status: number;
   body: unknown;
   delayMs?: number;
+  /** Only for a call to this `recipient.login_id`; otherwise for whichever call comes next. */
+  forLoginId?: string;
 }
 
 /**
@@ -56,7 +58,11 @@ export class GraphStub {
           body,
         });
         this.counter += 1;
-        const next = this.script.shift() ?? {
+        const recipient = body.recipient as { login_id?: string } | undefined;
+        const index = this.script.findIndex(
+          (a) => a.forLoginId === undefined || a.forLoginId === recipient?.login_id,
+        );
+        const next = (index >= 0 ? this.script.splice(index, 1)[0] : undefined) ?? {
           status: 200,
           body: { recipient_id: `psid-${this.counter}`, message_id: `m_${this.counter}` },
         };

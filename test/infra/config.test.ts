@@ -55,6 +55,16 @@ describe('loadDeploymentConfig()', () => {
     expect(() => loadDeploymentConfig(app)).toThrow(/loginConnect\.sendRetryBaseSeconds/);
   });
 
+  it('refuses a retry policy that needs more receives than SQS allows, naming the setting', () => {
+    const app = new App({
+      context: { loginConnect: { sendRetryBaseSeconds: 1, sendRetryMaxSeconds: 1 } },
+    });
+
+    expect(() => loadDeploymentConfig(app)).toThrow(
+      /loginConnect\.sendRetryMaxSeconds: allows more retries in 24 h/,
+    );
+  });
+
   it('names nested and unknown settings', () => {
     const app = new App({
       context: { loginConnect: { webhookThrottle: { rateLimit: 0 }, sendRetryBase: 5 } },

@@ -39,14 +39,15 @@ const template = Template.fromStack(stack);
 const assemblyDir = app.synth().directory;
 
 // A throwaway variant with an aggressive retry policy, synthesized without bundling (no stack is
-// selected for it), so it costs no esbuild run.
+// selected for it), so it costs no esbuild run. parseSettings refuses such a policy; the construct
+// is given it directly to prove its own guard.
 const throwawayApp = new App({ context: { ...cdkJson.context, [BUNDLING_STACKS]: [] } });
 const throwawayStack = new PipelineStack(throwawayApp, 'Throwaway', {
-  settings: parseSettings({
-    destroyOnRemoval: true,
+  settings: {
+    ...parseSettings({ destroyOnRemoval: true }),
     sendRetryBaseSeconds: 1,
     sendRetryMaxSeconds: 1,
-  }),
+  },
   firstMessages,
 });
 const throwawayTemplate = Template.fromStack(throwawayStack);

@@ -139,6 +139,7 @@ describe('webhook → queue → sender', () => {
     graph.answer({
       status: 500,
       body: graphError(1200, undefined, 'Temporary send message failure'),
+      forLoginId: 'retry-1',
     });
     const sqsEvent = await deliverWebhook(
       webhookBody([
