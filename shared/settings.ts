@@ -60,6 +60,8 @@ export const SettingsSchema = z
   })
   .refine(
     (s) =>
+      // Zod runs this even when a field failed; judge only a policy that is valid on its own.
+      !(s.sendRetryBaseSeconds >= 1 && s.sendRetryMaxSeconds >= s.sendRetryBaseSeconds) ||
       maxAttemptsInWindow({
         baseSeconds: s.sendRetryBaseSeconds,
         maxSeconds: s.sendRetryMaxSeconds,
