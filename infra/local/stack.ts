@@ -1,0 +1,359 @@
+/**
+ * The whole pipeline on one machine: DynamoDB Local, an SQS emulator (fauxqs), our Graph API
+ * emulator, the webhook handler behind a local HTTP API, and the sender behind a local SQS event
+ * source. The handlers are the same code as in AWS, with the same SDK clients, pointed at the
+ * emulators through the SDK's endpoint variables.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
+import { maxReceiveCountFor } from '../../shared/login-connect/retry';
+import { parseAppSecrets } from '../../shared/secrets';
+import { createTableIfMissing } from '../../shared/store/table-admin';
+import { startApiServer } from './api-server';
+import { CountingProxy } from './counting-proxy';
+import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
+import { GraphEmulator } from './graph-emulator';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const REGION = 'us-east-1';
+/** The Page the generated development secret knows. */
+export const DEV_PAGE_ID = '1000000000000001';
+
+export interface LocalStackOptions {
+  /** API port (`/webhook`); 0 picks a free one. @default 3000 */
+  port: number;
+  dynamodbPort: number;
+  sqsPort: number;
+  /** Port of our Graph emulator, when `graphApiUrl` is not given. @default 3001 */
+  graphPort: number;
+  /** A Graph API to use instead of starting the emulator. */
+  graphApiUrl?: string;
+  tableName: string;
+  /** Where DynamoDB keeps its data and the generated secret lives. @default .local */
+  dataDir: string;
+  /** The secret document; generated in `dataDir` when not given. */
+  secretsFile?: string;
+  /** Delete the DynamoDB data first. */
+  fresh: boolean;
+  sendRetryBaseSeconds: number;
+  sendRetryMaxSeconds: number;
+  senderTimeoutSeconds: number;
+  senderBatchSize: number;
+  senderConcurrency: number;
+  graphTimeoutSeconds: number;
+  /** Where child output goes (prefixed by component). @default process.stdout */
+  log?: (line: string) => void;
+  /** Put counting proxies between the handlers and DynamoDB/SQS (for the benchmark). */
+  countRequests?: boolean;
+}
+
+export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): LocalStackOptions {
+  const num = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0)
+      throw new Error(`${name} must be a whole number, got "${raw}"`);
+    return value;
+  };
+  return {
+    port: num('PORT', 3000),
+    dynamodbPort: num('DYNAMODB_PORT', 8000),
+    sqsPort: num('SQS_PORT', 9324),
+    graphPort: num('GRAPH_PORT', 3001),
+    ...(env.GRAPH_API_URL ? { graphApiUrl: env.GRAPH_API_URL } : {}),
+    tableName: env.TABLE_NAME || 'login-connect',
+    dataDir: resolve(REPO_ROOT, env.LCM_DATA_DIR || '.local'),
+    ...(env.LCM_SECRETS_FILE ? { secretsFile: resolve(env.LCM_SECRETS_FILE) } : {}),
+    fresh: argv.includes('--fresh'),
+    sendRetryBaseSeconds: num('SEND_RETRY_BASE_SECONDS', 30),
+    sendRetryMaxSeconds: num('SEND_RETRY_MAX_SECONDS', 900),
+    senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
+    senderBatchSize: num('SENDER_BATCH_SIZE', 10),
+    senderConcurrency: num('SENDER_CONCURRENCY', 2),
+    graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
+  };
+}
+
+/** What a person (or a test) needs to reach the running stack. Also written to `<dataDir>/stack.json`. */
+export interface LocalStackInfo {
+  webhookUrl: string;
+  apiUrl: string;
+  verifyToken: string;
+  appSecret: string;
+  secretsFile: string;
+  pageIds: string[];
+  graphApiUrl: string;
+  graphEmulatorUrl?: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  sqsEndpoint: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  region: string;
+  dataDir: string;
+}
+
+export interface LocalStack {
+  info: LocalStackInfo;
+  /** DynamoDB and SQS requests the handlers made, by operation (with `countRequests`). */
+  requestCounts(): Record<string, number>;
+  resetRequestCounts(): void;
+  /** The sender's process id (it changes when the poller restarts). */
+  pollerPid(): number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Writes a development secret (random app secret and verify token, one Page) unless one exists. */
+export function ensureDevSecret(path: string): void {
+  if (existsSync(path)) return;
+  const doc = {
+    appSecret: randomBytes(16).toString('hex'),
+    verifyToken: randomBytes(12).toString('hex'),
+    pages: { [DEV_PAGE_ID]: { accessToken: `EAAL${randomBytes(24).toString('hex')}` } },
+    loginApp: { appId: '2000000000000002', clientToken: randomBytes(16).toString('hex') },
+  };
+  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log(`stop: ${(error as Error).message}`);
+      }
+    }
+  };
+  try {
+    return await start(options, log, stops, stopAll);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function start(
+  options: LocalStackOptions,
+  log: (line: string) => void,
+  stops: Array<() => Promise<void>>,
+  stopAll: () => Promise<void>,
+): Promise<LocalStack> {
+  if (!javaAvailable()) {
+    throw new Error(
+      'DynamoDB Local needs Java 17 or newer, and `java` was not found. Install it (e.g. `apt-get install openjdk-17-jre-headless`) and try again.',
+    );
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const dynamoDir = join(options.dataDir, 'dynamodb');
+  if (options.fresh) rmSync(dynamoDir, { recursive: true, force: true });
+  mkdirSync(dynamoDir, { recursive: true });
+  const secretsFile = options.secretsFile ?? join(options.dataDir, 'secret.json');
+  if (options.secretsFile === undefined) ensureDevSecret(secretsFile);
+  const secrets = parseAppSecrets(JSON.parse(readFileSync(secretsFile, 'utf8')), secretsFile);
+  const firstMessages = readFirstMessagesFile(join(REPO_ROOT, 'infra', 'first-messages.json'));
+
+  // Every emulator is started at once; each takes its own time.
+  const [dynamo, fauxqs, graph] = await Promise.all([
+    startDynamoDbLocal({ port: options.dynamodbPort, dataDir: dynamoDir }),
+    startSqs(options.sqsPort),
+    options.graphApiUrl === undefined
+      ? GraphEmulator.start({
+          port: options.graphPort,
+          secrets: () =>
+            parseAppSecrets(JSON.parse(readFileSync(secretsFile, 'utf8')), secretsFile),
+        })
+      : Promise.resolve(undefined),
+  ]);
+  stops.push(() => stopChild(dynamo.process, 5000));
+  stops.push(() => fauxqs.stop());
+  if (graph) stops.push(() => graph.close());
+  const graphApiUrl = options.graphApiUrl ?? graph?.url ?? '';
+
+  const dynamoClient = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  await createTableIfMissing(dynamoClient, options.tableName);
+  dynamoClient.destroy();
+
+  // The queues as the stack defines them: visibility 6 × the sender timeout, a DLQ after the
+  // receives the retry policy needs.
+  const retryPolicy = {
+    baseSeconds: options.sendRetryBaseSeconds,
+    maxSeconds: options.sendRetryMaxSeconds,
+  };
+  const dlq = fauxqs.createQueue(`${options.tableName}-dlq`, {
+    attributes: { MessageRetentionPeriod: '1209600' },
+  });
+  const queue = fauxqs.createQueue(`${options.tableName}-jobs`, {
+    attributes: {
+      VisibilityTimeout: String(options.senderTimeoutSeconds * 6),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.queueArn,
+        maxReceiveCount: String(maxReceiveCountFor(retryPolicy)),
+      }),
+    },
+  });
+
+  const proxies = options.countRequests
+    ? await Promise.all([
+        CountingProxy.start(dynamo.endpoint, 'DynamoDB'),
+        CountingProxy.start(fauxqs.address, 'SQS'),
+      ])
+    : [];
+  for (const proxy of proxies) stops.push(() => proxy.close());
+
+  const handlerEnv: NodeJS.ProcessEnv = {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: proxies[0]?.url ?? dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: proxies[1]?.url ?? fauxqs.address,
+    TABLE_NAME: options.tableName,
+    QUEUE_URL: queue.queueUrl,
+    LCM_SECRETS_FILE: secretsFile,
+    SECRETS_MAX_AGE_SECONDS: '1',
+    GRAPH_API_URL: graphApiUrl,
+    GRAPH_API_VERSION: 'v25.0',
+    GRAPH_TIMEOUT_SECONDS: String(options.graphTimeoutSeconds),
+    SEND_RETRY_BASE_SECONDS: String(options.sendRetryBaseSeconds),
+    SEND_RETRY_MAX_SECONDS: String(options.sendRetryMaxSeconds),
+    SEND_LEASE_SECONDS: String(options.senderTimeoutSeconds + 5),
+    FIRST_MESSAGES_JSON: JSON.stringify(firstMessages),
+    POWERTOOLS_SERVICE_NAME: 'login-connect',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    LCM_SENDER_BATCH_SIZE: String(options.senderBatchSize),
+    LCM_SENDER_CONCURRENCY: String(options.senderConcurrency),
+    LCM_SENDER_TIMEOUT_SECONDS: String(options.senderTimeoutSeconds),
+  };
+
+  const poller = await startPoller({ ...process.env, ...handlerEnv }, options.dataDir, log, stops);
+
+  // The webhook handler runs in this process, configured exactly as its Lambda would be.
+  Object.assign(process.env, handlerEnv);
+  const { handler: webhook } =
+    require('../../functions/webhook') as typeof import('../../functions/webhook');
+  const api = await startApiServer({
+    port: options.port,
+    routes: { 'GET /webhook': webhook, 'POST /webhook': webhook },
+  });
+  stops.push(() => api.close());
+
+  const info: LocalStackInfo = {
+    webhookUrl: `${api.url}/webhook`,
+    apiUrl: api.url,
+    verifyToken: secrets.verifyToken,
+    appSecret: secrets.appSecret,
+    secretsFile,
+    pageIds: Object.keys(secrets.pages),
+    graphApiUrl,
+    ...(graph ? { graphEmulatorUrl: graph.url } : {}),
+    dynamodbEndpoint: dynamo.endpoint,
+    tableName: options.tableName,
+    sqsEndpoint: fauxqs.address,
+    queueUrl: queue.queueUrl,
+    deadLetterQueueUrl: dlq.queueUrl,
+    region: REGION,
+    dataDir: options.dataDir,
+  };
+  writeFileSync(join(options.dataDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
+  stops.push(async () => rmSync(join(options.dataDir, 'stack.json'), { force: true }));
+  return {
+    info,
+    requestCounts: () => Object.assign({}, ...proxies.map((p) => p.snapshot())),
+    resetRequestCounts: () => {
+      for (const proxy of proxies) proxy.reset();
+    },
+    pollerPid: poller.pid,
+    stop: stopAll,
+  };
+}
+
+async function startSqs(port: number) {
+  // fauxqs is an ES module; this file runs as CommonJS under tsx, so load it dynamically.
+  const { startFauxqs } = await import('fauxqs');
+  return startFauxqs({ port, host: 'localhost', logger: false, defaultRegion: REGION });
+}
+
+/**
+ * Runs the sender's event source in its own process and, like Lambda replacing a dead instance,
+ * starts a new one when it dies. Its pid is kept in `<dataDir>/poller.pid`.
+ */
+async function startPoller(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  log: (line: string) => void,
+  stops: Array<() => Promise<void>>,
+): Promise<{ pid(): number | undefined }> {
+  let current: ChildProcess | undefined;
+  let stopping = false;
+  const pidFile = join(dataDir, 'poller.pid');
+  const launch = () =>
+    new Promise<void>((resolveReady, rejectReady) => {
+      const child = spawn(
+        process.execPath,
+        ['--no-warnings', '--import', 'tsx', join(__dirname, 'poller.ts')],
+        {
+          cwd: REPO_ROOT,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        },
+      );
+      current = child;
+      pipeLines(child, 'sender', log);
+      writeFileSync(pidFile, String(child.pid));
+      child.once('message', () => resolveReady());
+      child.once('exit', (code, signal) => {
+        rejectReady(new Error(`the sender poller exited before it was ready (${signal ?? code})`));
+        if (stopping) return;
+        log(
+          `[stack] sender poller exited (${signal ?? code}); starting a new one, as Lambda would`,
+        );
+        setTimeout(() => {
+          if (!stopping) launch().catch((error) => log(`[stack] ${(error as Error).message}`));
+        }, 300);
+      });
+    });
+  await launch();
+  stops.push(async () => {
+    stopping = true;
+    if (current) await stopChild(current, 10_000);
+    rmSync(pidFile, { force: true });
+  });
+  return { pid: () => current?.pid };
+}
+
+/** Prefixes each line a child prints with its component's name. */
+function pipeLines(child: ChildProcess, name: string, log: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') log(`[${name}] ${line}`);
+    });
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { signatureFor } from '../../shared/webhook/signature';
+import { HOUR_MS, OTHER_PAGE_ID, PAGE_ID, secretDocument } from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  optinRecord,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * The whole pipeline as `npm start` runs it: DynamoDB Local, fauxqs, our Graph emulator, the real
+ * webhook and sender handlers. Short timings so retries and lease expiry happen within seconds.
+ */
+let stack: RunningStack;
+
+interface EmulatedMessage {
+  pageId: string;
+  recipient: { login_id?: string };
+  messagingType: string;
+  message: { text?: string };
+}
+interface EmulatedRequest {
+  recipient?: { login_id?: string };
+  status: number;
+}
+
+const newLoginId = () => randomBytes(32).toString('hex');
+const optinItem = (loginId: string, pageId = PAGE_ID, timestamp = Date.now()) => ({
+  recipient: { id: pageId },
+  timestamp,
+  optin: { login_id: loginId },
+});
+const body = (entries: Array<{ pageId: string; items: unknown[] }>) =>
+  JSON.stringify({
+    object: 'page',
+    entry: entries.map((e) => ({ id: e.pageId, time: Date.now(), messaging: e.items })),
+  });
+
+async function optIn(loginId: string, pageId = PAGE_ID, timestamp = Date.now()) {
+  await emulator(stack, 'optins', { loginId, pageId, timestamp });
+  return optinItem(loginId, pageId, timestamp);
+}
+async function messagesTo(loginId: string) {
+  const all = await emulator<EmulatedMessage[]>(stack, 'messages');
+  return all.filter((m) => m.recipient.login_id === loginId);
+}
+async function requestsTo(loginId: string) {
+  const all = await emulator<EmulatedRequest[]>(stack, 'requests');
+  return all.filter((r) => r.recipient?.login_id === loginId);
+}
+const ended = (loginId: string, timeoutMs = 15_000) =>
+  eventually(
+    async () => {
+      const record = await optinRecord(stack, loginId);
+      return record &&
+        ['sent', 'expired', 'opted_out', 'page_locked', 'failed'].includes(String(record.status))
+        ? record
+        : undefined;
+    },
+    timeoutMs,
+    `login_id ${loginId.slice(0, 8)} to end`,
+  );
+
+beforeAll(async () => {
+  stack = await startStack({
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+    SEND_RETRY_BASE_SECONDS: '1',
+    SENDER_TIMEOUT_SECONDS: '2',
+    GRAPH_TIMEOUT_SECONDS: '5',
+  });
+}, 90_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('the local stack', () => {
+  it('answers the verification handshake', async () => {
+    const url = `${stack.info.webhookUrl}?hub.mode=subscribe&hub.verify_token=${stack.info.verifyToken}&hub.challenge=31337`;
+
+    const response = await fetch(url);
+
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('31337');
+  });
+
+  it('turns a signed opt-in into exactly one Send API call to recipient.login_id with that Page', async () => {
+    const loginId = newLoginId();
+
+    const response = await postWebhook(
+      stack,
+      body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]),
+    );
+    const record = await ended(loginId);
+
+    expect(response.status).toBe(200);
+    expect(record).toMatchObject({ status: 'sent', pageId: PAGE_ID, attempts: 1 });
+    const messages = await messagesTo(loginId);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({
+      pageId: PAGE_ID,
+      messagingType: 'UPDATE',
+      recipient: { login_id: loginId },
+    });
+    expect(record?.messageId).toBe((messages[0] as unknown as { messageId: string }).messageId);
+  });
+
+  it('sends one message when the same opt-in is delivered 5 times at once', async () => {
+    const loginId = newLoginId();
+    const raw = body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]);
+
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, () => postWebhook(stack, raw).then((r) => r.status)),
+    );
+    await ended(loginId);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(await messagesTo(loginId)).toHaveLength(1);
+  });
+
+  it('sends one message per login_id for a 3-entry × 10-event batch across 2 Pages', async () => {
+    const pages = [PAGE_ID, OTHER_PAGE_ID, PAGE_ID];
+    const entries = await Promise.all(
+      pages.map(async (pageId) => ({
+        pageId,
+        items: await Promise.all(Array.from({ length: 10 }, () => optIn(newLoginId(), pageId))),
+      })),
+    );
+
+    expect((await postWebhook(stack, body(entries))).status).toBe(200);
+    const loginIds = entries.flatMap((e) => e.items.map((i) => i.optin.login_id));
+    await Promise.all(loginIds.map((id) => ended(id, 30_000)));
+
+    const all = await emulator<EmulatedMessage[]>(stack, 'messages');
+    for (const entry of entries) {
+      for (const item of entry.items) {
+        const sent = all.filter((m) => m.recipient.login_id === item.optin.login_id);
+        expect(sent).toHaveLength(1);
+        expect(sent[0]?.pageId).toBe(entry.pageId);
+      }
+    }
+  });
+
+  it.each([
+    ['a missing signature', null],
+    ['a wrong signature', `sha256=${'0'.repeat(64)}`],
+    ['a signature made with another secret', 'other'],
+  ])('refuses %s with 401 and queues nothing', async (_name, signature) => {
+    const loginId = newLoginId();
+    const raw = body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]);
+
+    const response = await postWebhook(
+      stack,
+      raw,
+      signature === 'other' ? signatureFor(raw, 'not-the-app-secret') : signature,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    expect(response.status).toBe(401);
+    expect(await optinRecord(stack, loginId)).toBeUndefined();
+    expect(await requestsTo(loginId)).toHaveLength(0);
+  });
+
+  it('answers 400 to a signed body that is not JSON', async () => {
+    expect((await postWebhook(stack, '{"object":"page","entry":[')).status).toBe(400);
+  });
+
+  it('sends nothing for an opt-in whose timestamp is 25 h old, and records expired', async () => {
+    const loginId = newLoginId();
+    const old = Date.now() - 25 * HOUR_MS;
+
+    await postWebhook(
+      stack,
+      body([{ pageId: PAGE_ID, items: [await optIn(loginId, PAGE_ID, old)] }]),
+    );
+    const record = await ended(loginId);
+
+    expect(record).toMatchObject({
+      status: 'expired',
+      attempts: 0,
+      statusReason: 'window_closed_before_first_attempt',
+    });
+    expect(await requestsTo(loginId)).toHaveLength(0);
+  });
+
+  it('retries a Graph 500 and sends one message', async () => {
+    const loginId = newLoginId();
+    const item = await optIn(loginId);
+    await emulator(stack, 'faults', { loginId, kind: 'server_error' });
+
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    const record = await ended(loginId);
+
+    expect(record).toMatchObject({
+      status: 'sent',
+      attempts: 2,
+      errors: [{ httpStatus: 500, kind: 'transient' }],
+    });
+    expect(await messagesTo(loginId)).toHaveLength(1);
+    expect(await requestsTo(loginId)).toHaveLength(2);
+  });
+
+  it('retries a rate limit (613)', async () => {
+    const loginId = newLoginId();
+    const item = await optIn(loginId);
+    await emulator(stack, 'faults', { loginId, kind: 'rate_limit', times: 2 });
+
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    const record = await ended(loginId);
+
+    expect(record).toMatchObject({ status: 'sent', attempts: 3, lastError: { code: 613 } });
+    expect(await messagesTo(loginId)).toHaveLength(1);
+  });
+
+  it('ends as opted_out on 551 without a retry storm', async () => {
+    const loginId = newLoginId();
+    const item = await optIn(loginId);
+    await emulator(stack, 'optouts', { loginId });
+
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    const record = await ended(loginId);
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    expect(record).toMatchObject({ status: 'opted_out', lastError: { code: 551 } });
+    expect(await requestsTo(loginId)).toHaveLength(1);
+  });
+
+  it('ends as expired when Facebook says the window closed (10/2018278)', async () => {
+    const loginId = newLoginId();
+    const item = await optIn(loginId);
+    await emulator(stack, 'faults', { loginId, kind: 'window_closed' });
+
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+
+    expect(await ended(loginId)).toMatchObject({
+      status: 'expired',
+      statusReason: 'send_api_window_closed',
+      lastError: { code: 10, subcode: 2018278 },
+    });
+  });
+
+  it('fails an opt-in for a Page with no token, with the reason, and still answers 200', async () => {
+    const loginId = newLoginId();
+
+    const response = await postWebhook(
+      stack,
+      body([{ pageId: '9999999999', items: [optinItem(loginId, '9999999999')] }]),
+    );
+
+    expect(response.status).toBe(200);
+    expect(await ended(loginId)).toMatchObject({
+      status: 'failed',
+      statusReason: 'page_not_configured',
+    });
+  });
+
+  it('loses nothing when the sender dies mid-send: the opt-in is sent once after restart', async () => {
+    const loginId = newLoginId();
+    const item = await optIn(loginId);
+    await emulator(stack, 'faults', { loginId, kind: 'slow', delayMs: 20_000 });
+    const pid = stack.pollerPid();
+
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await eventually(
+      async () => ((await optinRecord(stack, loginId))?.status === 'sending' ? true : undefined),
+      10_000,
+      'the claim',
+    );
+    process.kill(pid, 'SIGKILL');
+    const record = await ended(loginId, 40_000);
+
+    expect(stack.pollerPid()).not.toBe(pid);
+    expect(record).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(await messagesTo(loginId)).toHaveLength(1);
+  }, 60_000);
+});

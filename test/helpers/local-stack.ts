@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import type { LocalStackInfo } from '../../infra/local/stack';
+import { keys } from '../../shared/store/table-definition';
+import { signatureFor } from '../../shared/webhook/signature';
+
+const ROOT = join(__dirname, '..', '..');
+const READY = /^Ready in /m;
+
+export interface RunningStack {
+  info: LocalStackInfo;
+  output(): string;
+  pollerPid(): number;
+  doc: DynamoDBDocumentClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `npm start`'s entry as a child process on free ports with its own data folder, exactly as
+ * a person would run it, and waits for its ready line.
+ */
+export async function startStack(
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<RunningStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lcm-e2e-'));
+  const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  let output = '';
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--no-warnings', '--import', 'tsx', join(ROOT, 'infra', 'local', 'start.ts'), '--fresh'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DYNAMODB_PORT: String(dynamodbPort),
+        SQS_PORT: String(sqsPort),
+        GRAPH_PORT: String(graphPort),
+        LCM_DATA_DIR: dataDir,
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the local stack was not ready within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (READY.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the local stack exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  const info = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as LocalStackInfo;
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: info.dynamodbEndpoint,
+      region: info.region,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  );
+  return {
+    info,
+    output: () => output,
+    pollerPid: () => Number(readFileSync(join(dataDir, 'poller.pid'), 'utf8')),
+    doc,
+    stop: async () => {
+      doc.destroy();
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        });
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Posts a webhook body signed (or not) as Facebook would. */
+export async function postWebhook(
+  stack: RunningStack,
+  body: string,
+  signature: string | null = signatureFor(body, stack.info.appSecret),
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (signature !== null) headers['x-hub-signature-256'] = signature;
+  return fetch(stack.info.webhookUrl, { method: 'POST', headers, body });
+}
+
+export async function emulator<T = unknown>(
+  stack: RunningStack,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${stack.info.graphEmulatorUrl}/_emulator/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (!response.ok)
+    throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function optinRecord(stack: RunningStack, loginId: string) {
+  const { Item } = await stack.doc.send(
+    new GetCommand({
+      TableName: stack.info.tableName,
+      Key: keys.optin(loginId),
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+/** Polls until `check` returns a value, or fails with what it last saw. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,1096 @@
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type FaultKind,
+  GraphEmulator,
+  type GraphError,
+} from '../../../infra/local/graph-emulator';
+import { type SendApiBody, sendApiClient } from '../../../shared/graph/send-api';
+import { classifySendFailure, type FailureKind } from '../../../shared/login-connect/send-errors';
+import { type AppSecrets, parseAppSecrets } from '../../../shared/secrets';
+import {
+  APP_SECRET,
+  HOUR_MS,
+  OTHER_PAGE_ID,
+  OTHER_PAGE_TOKEN,
+  PAGE_ID,
+  PAGE_TOKEN,
+  secretDocument,
+} from '../../helpers/factories';
+import { writeSecretsFile } from '../../helpers/secrets-file';
+
+const VERSION = 'v25.0';
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const LOGIN = 'login-abc';
+const DAY_MS = 24 * HOUR_MS;
+
+/** Computed here, not with our client's helper, so the two sides are independent. */
+const proofOf = (token: string, secret = APP_SECRET) =>
+  createHmac('sha256', secret).update(token).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Body = NonNullable<RequestInit['body']>;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: {
+    error?: GraphError;
+    recipient_id?: string;
+    message_id?: string;
+    data?: unknown;
+    ok?: boolean;
+  } & Record<string, unknown>;
+}
+
+describe('infra/local/graph-emulator', () => {
+  let clock = T0;
+  let emulator: GraphEmulator;
+  const secrets: AppSecrets = parseAppSecrets(secretDocument(), 'test secrets');
+
+  beforeAll(async () => {
+    emulator = await GraphEmulator.start({ secrets: () => secrets, now: () => clock });
+  });
+  afterAll(() => emulator.close());
+  beforeEach(() => {
+    clock = T0;
+    emulator.reset();
+  });
+
+  const client = (timeoutMs = 2000) =>
+    sendApiClient({ baseUrl: emulator.url, version: VERSION, timeoutMs });
+  const update = (loginId = LOGIN, text = 'Welcome to Messenger'): SendApiBody => ({
+    recipient: { login_id: loginId },
+    messaging_type: 'UPDATE',
+    message: { text },
+  });
+  const send = (body: SendApiBody, token = PAGE_TOKEN, timeoutMs?: number) =>
+    client(timeoutMs)({ accessToken: token, appSecret: APP_SECRET, body });
+  const optin = (loginId = LOGIN, pageId = PAGE_ID, timestamp = clock - HOUR_MS) =>
+    emulator.registerOptin({ loginId, pageId, timestamp });
+
+  /** A raw call with fetch, for what our client never does. */
+  async function call(
+    path: string,
+    init: {
+      method?: string;
+      json?: unknown;
+      body?: Body;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<Answer> {
+    const response = await fetch(`${emulator.url}${path}`, {
+      method: init.method ?? 'POST',
+      headers: {
+        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
+    const text = await response.text();
+    let body: Answer['body'];
+    try {
+      body = JSON.parse(text) as Answer['body'];
+    } catch {
+      body = { text };
+    }
+    return { status: response.status, headers: response.headers, body };
+  }
+
+  /** A send with the token in the JSON body and a right proof in the query, unless overridden. */
+  const post = (body: object, token = PAGE_TOKEN, node = 'me') =>
+    call(`/${VERSION}/${node}/messages?appsecret_proof=${proofOf(token)}`, {
+      json: { ...body, access_token: token },
+    });
+
+  describe('POST /{version}/me/messages to a login_id', () => {
+    it('accepts a first message from sendApiClient and locks the login_id to its Page', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      expect(outcome).toEqual({
+        ok: true,
+        httpStatus: 200,
+        messageId: expect.stringMatching(/^m_[\w-]+$/),
+        recipientId: expect.stringMatching(/^[1-9]\d{15}$/),
+      });
+      if (!outcome.ok) throw new Error('unreachable');
+      expect(emulator.messages()).toEqual([
+        {
+          messageId: outcome.messageId,
+          pageId: PAGE_ID,
+          recipient: { login_id: LOGIN },
+          messagingType: 'UPDATE',
+          message: { text: 'Welcome to Messenger' },
+          at: new Date(T0).toISOString(),
+          recipientId: outcome.recipientId,
+        },
+      ]);
+      expect(emulator.state().locks).toEqual([{ loginId: LOGIN, pageId: PAGE_ID, lockedAt: T0 }]);
+    });
+
+    it('returns the same recipient_id for a login_id and Page on every send', async () => {
+      // Arrange
+      optin();
+      optin('login-other');
+
+      // Act
+      const first = await post(update());
+      const second = await post(update());
+      const other = await post(update('login-other'));
+
+      // Assert
+      expect(first.body.recipient_id).toBe(second.body.recipient_id);
+      expect(first.body.message_id).not.toBe(second.body.message_id);
+      expect(other.body.recipient_id).not.toBe(first.body.recipient_id);
+    });
+
+    it('refuses another Page once the login_id has been messaged', async () => {
+      // Arrange
+      optin();
+      await send(update());
+
+      // Act
+      const refused = await post(update(), OTHER_PAGE_TOKEN);
+      const again = await post(update());
+
+      // Assert
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toEqual({
+        message:
+          '(#100) This login_id can only be messaged by the Page it was first messaged through',
+        type: 'OAuthException',
+        code: 100,
+        fbtrace_id: expect.any(String),
+      });
+      expect(again.status).toBe(200);
+      expect(emulator.messages().map((m) => m.pageId)).toEqual([PAGE_ID, PAGE_ID]);
+    });
+
+    it('refuses a Page other than the opt-in Page before any message', async () => {
+      // Arrange
+      optin(LOGIN, OTHER_PAGE_ID);
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      expect(outcome).toMatchObject({
+        ok: false,
+        failure: { httpStatus: 400, code: 100, message: expect.stringContaining('first messaged') },
+      });
+      expect(emulator.state().locks).toEqual([]);
+    });
+
+    it('refuses an unknown login_id with 100/2018001', async () => {
+      // Act
+      const answer = await post(update('never-opted-in'));
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        message: '(#100) No matching user found',
+        type: 'OAuthException',
+        code: 100,
+        error_subcode: 2018001,
+        fbtrace_id: expect.any(String),
+      });
+      expect(answer.headers.get('x-fb-trace-id')).toBe(answer.body.error?.fbtrace_id);
+    });
+
+    it.each([
+      ['1 ms after the opt-in', 1, 200],
+      ['1 ms before 24 h', DAY_MS - 1, 200],
+      ['exactly 24 h', DAY_MS, 200],
+      ['1 ms after 24 h', DAY_MS + 1, 400],
+      ['3 days', 3 * DAY_MS, 400],
+    ])('answers a first message sent %s after the opt-in with HTTP %s', async (_, age, status) => {
+      // Arrange
+      optin(LOGIN, PAGE_ID, T0);
+      clock = T0 + age;
+
+      // Act
+      const answer = await post(update());
+
+      // Assert
+      expect(answer.status).toBe(status);
+      if (status === 400) {
+        expect(answer.body.error).toMatchObject({
+          code: 10,
+          error_subcode: 2018278,
+          message: '(#10) This message is sent outside of allowed window.',
+          type: 'OAuthException',
+        });
+      }
+    });
+
+    it('classifies a first message outside the window as window_closed through sendApiClient', async () => {
+      // Arrange
+      optin(LOGIN, PAGE_ID, T0 - DAY_MS - 1);
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a refusal');
+      expect(classifySendFailure(outcome.failure)).toBe('window_closed');
+      expect(emulator.messages()).toEqual([]);
+    });
+
+    it('refuses a Message Tag on the first message and accepts one after the window', async () => {
+      // Arrange
+      optin(LOGIN, PAGE_ID, T0);
+      const tagged = { ...update(), messaging_type: 'MESSAGE_TAG', tag: 'ACCOUNT_UPDATE' };
+
+      // Act
+      const firstTagged = await post(tagged);
+      const first = await post(update());
+      clock = T0 + DAY_MS + HOUR_MS;
+      const lateUpdate = await post(update());
+      const lateTagged = await post(tagged);
+
+      // Assert
+      expect(firstTagged.status).toBe(400);
+      expect(firstTagged.body.error?.message).toBe(
+        '(#100) Message Tags cannot be used for the initial message to a login_id',
+      );
+      expect(first.status).toBe(200);
+      expect(lateUpdate.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(lateTagged.status).toBe(200);
+      expect(emulator.messages().map((m) => [m.messagingType, m.tag])).toEqual([
+        ['UPDATE', undefined],
+        ['MESSAGE_TAG', 'ACCOUNT_UPDATE'],
+      ]);
+    });
+
+    it('refuses an opted-out login_id with 551, classified as opted_out', async () => {
+      // Arrange
+      optin();
+      emulator.registerOptout({ loginId: LOGIN });
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a refusal');
+      expect(outcome.failure).toMatchObject({
+        httpStatus: 400,
+        code: 551,
+        message: "(#551) This person isn't available right now.",
+      });
+      expect(classifySendFailure(outcome.failure)).toBe('opted_out');
+    });
+
+    it('refuses only the named Page when an opt-out has a pageId', async () => {
+      // Arrange
+      optin();
+      emulator.registerOptout({ loginId: LOGIN, pageId: OTHER_PAGE_ID });
+
+      // Act
+      const answer = await post(update());
+
+      // Assert
+      expect(answer.status).toBe(200);
+    });
+
+    it('restarts the window and clears the lock when the opt-in is registered again', async () => {
+      // Arrange
+      optin(LOGIN, PAGE_ID, T0);
+      await post(update());
+      clock = T0 + 2 * DAY_MS;
+
+      // Act
+      const stale = await post(update());
+      optin(LOGIN, OTHER_PAGE_ID, clock);
+      const otherPage = await post(update(), OTHER_PAGE_TOKEN);
+
+      // Assert
+      expect(stale.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(otherPage.status).toBe(200);
+      expect(emulator.state().locks).toEqual([
+        { loginId: LOGIN, pageId: OTHER_PAGE_ID, lockedAt: clock },
+      ]);
+    });
+  });
+
+  describe('credentials', () => {
+    it('refuses a request without a token with code 2500', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await call(`/${VERSION}/me/messages`, { json: update() });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        message: 'An active access token must be used to query information about the current user.',
+        type: 'OAuthException',
+        code: 2500,
+        fbtrace_id: expect.any(String),
+      });
+    });
+
+    it('refuses an unknown token with code 190, classified as token_invalid', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const outcome = await send(update(), 'EAAB-not-a-page-token');
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a refusal');
+      expect(outcome.failure).toMatchObject({
+        httpStatus: 400,
+        code: 190,
+        type: 'OAuthException',
+        message: 'Invalid OAuth access token - Cannot parse access token',
+      });
+      expect(classifySendFailure(outcome.failure)).toBe('token_invalid');
+    });
+
+    it('accepts the token in an Authorization: Bearer header', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await call(`/${VERSION}/me/messages?appsecret_proof=${proofOf(PAGE_TOKEN)}`, {
+        json: update(),
+        headers: { authorization: `Bearer ${PAGE_TOKEN}` },
+      });
+
+      // Assert
+      expect(answer.status).toBe(200);
+      expect(emulator.requests().at(-1)).toMatchObject({ tokenIn: 'header', pageId: PAGE_ID });
+    });
+
+    it.each<[string, () => { query: string; body: Body }]>([
+      [
+        'multipart form fields with JSON strings (curl -F)',
+        () => {
+          const form = new FormData();
+          form.set('recipient', JSON.stringify({ login_id: LOGIN }));
+          form.set('messaging_type', 'UPDATE');
+          form.set('message', JSON.stringify({ text: 'hi' }));
+          form.set('access_token', PAGE_TOKEN);
+          form.set('appsecret_proof', proofOf(PAGE_TOKEN));
+          return { query: '', body: form };
+        },
+      ],
+      [
+        'url-encoded bracket fields',
+        () => ({
+          query: '',
+          body: new URLSearchParams({
+            'recipient[login_id]': LOGIN,
+            messaging_type: 'UPDATE',
+            'message[text]': 'hi',
+            access_token: PAGE_TOKEN,
+            appsecret_proof: proofOf(PAGE_TOKEN),
+          }),
+        }),
+      ],
+      [
+        'every parameter in the query string',
+        () => ({
+          query: `?${new URLSearchParams({
+            recipient: JSON.stringify({ login_id: LOGIN }),
+            messaging_type: 'UPDATE',
+            message: JSON.stringify({ text: 'hi' }),
+            access_token: PAGE_TOKEN,
+            appsecret_proof: proofOf(PAGE_TOKEN),
+          })}`,
+          body: '',
+        }),
+      ],
+    ])('accepts %s', async (_, build) => {
+      // Arrange
+      optin();
+      const { query, body } = build();
+
+      // Act
+      const answer = await call(`/${VERSION}/me/messages${query}`, { body });
+
+      // Assert
+      expect(answer.status).toBe(200);
+      expect(emulator.messages()).toMatchObject([
+        { recipient: { login_id: LOGIN }, message: { text: 'hi' } },
+      ]);
+    });
+
+    it('refuses a request without appsecret_proof', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await call(`/${VERSION}/me/messages`, {
+        json: { ...update(), access_token: PAGE_TOKEN },
+      });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({
+        code: 100,
+        type: 'GraphMethodException',
+        message: 'API calls from the server require an appsecret_proof argument',
+      });
+    });
+
+    it('refuses an appsecret_proof made with another secret', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const outcome = await client()({
+        accessToken: PAGE_TOKEN,
+        appSecret: 'not-the-app-secret',
+        body: update(),
+      });
+
+      // Assert
+      expect(outcome).toMatchObject({
+        ok: false,
+        failure: {
+          httpStatus: 400,
+          code: 100,
+          type: 'GraphMethodException',
+          message: 'Invalid appsecret_proof provided in the API argument',
+        },
+      });
+      expect(emulator.messages()).toEqual([]);
+    });
+
+    it('accepts a request without appsecret_proof when requireAppSecretProof is false', async () => {
+      // Arrange
+      const lenient = await GraphEmulator.start({
+        secrets: async () => secrets,
+        requireAppSecretProof: false,
+      });
+      lenient.registerOptin({ loginId: LOGIN, pageId: PAGE_ID });
+
+      try {
+        // Act
+        const response = await fetch(`${lenient.url}/v2.0/me/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ...update(), access_token: PAGE_TOKEN }),
+        });
+
+        // Assert
+        expect(response.status).toBe(200);
+        expect(lenient.messages()).toHaveLength(1);
+      } finally {
+        await lenient.close();
+      }
+    });
+
+    it('answers a retryable 500 naming the cause when the secrets cannot be read', async () => {
+      // Arrange
+      const broken = await GraphEmulator.start({
+        secrets: () => {
+          throw new Error('Unexpected end of JSON input');
+        },
+      });
+
+      try {
+        // Act
+        const outcome = await sendApiClient({
+          baseUrl: broken.url,
+          version: VERSION,
+          timeoutMs: 2000,
+        })({ accessToken: PAGE_TOKEN, appSecret: APP_SECRET, body: update() });
+
+        // Assert
+        if (outcome.ok) throw new Error('expected a refusal');
+        expect(outcome.failure).toMatchObject({
+          httpStatus: 500,
+          code: 1,
+          message: expect.stringContaining('Unexpected end of JSON input'),
+        });
+        expect(classifySendFailure(outcome.failure)).toBe('transient');
+        expect(broken.requests()).toMatchObject([{ status: 500, outcome: 'refused' }]);
+      } finally {
+        await broken.close();
+      }
+    });
+
+    it('accepts POST /{page-id}/messages for the token Page and refuses another Page id', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const own = await post(update(), PAGE_TOKEN, PAGE_ID);
+      const foreign = await post(update(), PAGE_TOKEN, OTHER_PAGE_ID);
+
+      // Assert
+      expect(own.status).toBe(200);
+      expect(foreign.status).toBe(400);
+      expect(foreign.body.error).toMatchObject({
+        code: 100,
+        error_subcode: 33,
+        type: 'GraphMethodException',
+        message: expect.stringContaining(`Object with ID '${OTHER_PAGE_ID}' does not exist`),
+      });
+    });
+  });
+
+  describe('parameters', () => {
+    it('refuses a login_id put into recipient.id with the error Meta documents', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const outcome = await send({ ...update(), recipient: { id: LOGIN } });
+
+      // Assert
+      expect(outcome).toMatchObject({
+        ok: false,
+        failure: {
+          httpStatus: 400,
+          code: 100,
+          message: '(#100) Param recipient[id] must be a valid ID string (e.g., "123")',
+        },
+      });
+    });
+
+    it('accepts a PSID in recipient.id and answers it as recipient_id', async () => {
+      // Act
+      const answer = await post({ ...update(), recipient: { id: '1234567890123456' } });
+
+      // Assert
+      expect(answer.body).toEqual({
+        recipient_id: '1234567890123456',
+        message_id: expect.any(String),
+      });
+      expect(emulator.messages()).toMatchObject([{ recipient: { id: '1234567890123456' } }]);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['a missing recipient', { recipient: undefined }, 'The parameter recipient is required'],
+      [
+        'two recipient keys',
+        { recipient: { login_id: LOGIN, id: '123' } },
+        'Param recipient must have exactly one of id, login_id',
+      ],
+      [
+        'a missing messaging_type',
+        { messaging_type: undefined },
+        'The parameter messaging_type is required',
+      ],
+      [
+        'an unknown messaging_type',
+        { messaging_type: 'NON_PROMOTIONAL_SUBSCRIPTION' },
+        'Param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}',
+      ],
+      [
+        'MESSAGE_TAG without a tag',
+        { messaging_type: 'MESSAGE_TAG' },
+        'Param tag is required when messaging_type is MESSAGE_TAG',
+      ],
+      [
+        'a tag without MESSAGE_TAG',
+        { tag: 'ACCOUNT_UPDATE' },
+        'Param tag can only be used with messaging_type MESSAGE_TAG',
+      ],
+      [
+        'an invalid quick reply',
+        { message: { text: 'hi', quick_replies: [{ content_type: 'text', title: 'Go' }] } },
+        'Param message[quick_replies][0][payload] is required for a text quick reply',
+      ],
+      [
+        'an unknown message field',
+        { message: { text: 'hi', colour: 'red' } },
+        'Param message[colour] is not a valid parameter',
+      ],
+      ['a missing message', { message: undefined }, 'The parameter message is required'],
+    ])('refuses %s with a (#100) error naming the param', async (_, change, message) => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await post({ ...update(), ...change });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({
+        code: 100,
+        message: expect.stringMatching(/^\(#100\) /),
+      });
+      expect(answer.body.error?.message).toContain(message);
+      expect(emulator.messages()).toEqual([]);
+    });
+
+    it('refuses 2001 characters of text naming message[text] and accepts 2000', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const tooLong = await post(update(LOGIN, 'x'.repeat(2001)));
+      const longest = await post(update(LOGIN, 'x'.repeat(2000)));
+
+      // Assert
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error?.message).toBe(
+        '(#100) Length of param message[text] must be less than or equal to 2000',
+      );
+      expect(longest.status).toBe(200);
+    });
+
+    it('refuses a message without text or attachment with 100/2018034', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await post({ ...update(), message: {} });
+
+      // Assert
+      expect(answer.body.error).toMatchObject({ code: 100, error_subcode: 2018034 });
+    });
+
+    it('refuses a body that is not JSON', async () => {
+      // Act
+      const answer = await call(`/${VERSION}/me/messages`, {
+        body: '{"recipient":',
+        headers: { 'content-type': 'application/json' },
+      });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({
+        code: 100,
+        message: expect.stringContaining('not valid JSON'),
+      });
+    });
+  });
+
+  describe('faults', () => {
+    it.each<[FaultKind, number, FailureKind]>([
+      ['server_error', 500, 'transient'],
+      ['rate_limit', 400, 'transient'],
+      ['unavailable', 400, 'opted_out'],
+      ['window_closed', 400, 'window_closed'],
+      ['token_invalid', 400, 'token_invalid'],
+    ])('answers the %s preset with HTTP %s, classified as %s', async (kind, status, expected) => {
+      // Arrange
+      optin();
+      emulator.addFault({ kind });
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a fault');
+      expect(outcome.failure.httpStatus).toBe(status);
+      expect(outcome.failure.fbtraceId).toEqual(expect.any(String));
+      expect(classifySendFailure(outcome.failure)).toBe(expected);
+      expect(emulator.messages()).toEqual([]);
+      expect(emulator.requests().at(-1)).toMatchObject({ outcome: 'fault', status });
+    });
+
+    it('applies a fault `times` times, then processes normally', async () => {
+      // Arrange
+      optin();
+      emulator.addFault({ kind: 'rate_limit', times: 2 });
+
+      // Act
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await post(update())).status);
+
+      // Assert
+      expect(statuses).toEqual([400, 400, 200]);
+      expect(emulator.state().faults).toEqual([]);
+      expect(emulator.messages()).toHaveLength(1);
+    });
+
+    it('applies a fault only to its loginId and pageId', async () => {
+      // Arrange
+      optin();
+      optin('login-other');
+      emulator.addFault({ kind: 'server_error', loginId: 'login-other' });
+      emulator.addFault({ kind: 'server_error', pageId: OTHER_PAGE_ID });
+
+      // Act
+      const unaffected = await post(update());
+      const targeted = await post(update('login-other'));
+
+      // Assert
+      expect(unaffected.status).toBe(200);
+      expect(targeted.status).toBe(500);
+      expect(emulator.state().faults).toMatchObject([{ pageId: OTHER_PAGE_ID, remaining: 1 }]);
+    });
+
+    it('answers a custom status and error, or a raw body', async () => {
+      // Arrange
+      optin();
+      emulator.addFault({ status: 503, error: { code: 1200, message: 'Temporary send failure' } });
+      emulator.addFault({ status: 502, body: '<html>Bad Gateway</html>' });
+
+      // Act
+      const custom = await send(update());
+      const raw = await call(`/${VERSION}/me/messages?appsecret_proof=${proofOf(PAGE_TOKEN)}`, {
+        json: { ...update(), access_token: PAGE_TOKEN },
+      });
+
+      // Assert
+      expect(custom).toMatchObject({
+        ok: false,
+        failure: { httpStatus: 503, code: 1200, message: 'Temporary send failure' },
+      });
+      expect(raw.status).toBe(502);
+      expect(raw.body).toEqual({ text: '<html>Bad Gateway</html>' });
+    });
+
+    it('delays a slow fault, then delivers the message', async () => {
+      // Arrange
+      optin();
+      emulator.addFault({ kind: 'slow', delayMs: 150 });
+      const started = Date.now();
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      expect(outcome.ok).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(emulator.messages()).toHaveLength(1);
+    });
+
+    it('discards a delayed send whose client gives up, so only the retry is recorded', async () => {
+      // Arrange
+      optin();
+      emulator.addFault({ kind: 'slow', delayMs: 600 });
+
+      // Act
+      const timedOut = await send(update(), PAGE_TOKEN, 150);
+      await sleep(650); // past the delay: a late delivery would show up now
+      const afterAbort = emulator.messages();
+      const locksAfterAbort = emulator.state().locks;
+      const retry = await send(update());
+
+      // Assert
+      expect(timedOut).toMatchObject({ ok: false, failure: { network: 'timeout' } });
+      if (timedOut.ok) throw new Error('unreachable');
+      expect(classifySendFailure(timedOut.failure)).toBe('transient');
+      expect(afterAbort).toEqual([]);
+      expect(locksAfterAbort).toEqual([]);
+      if (!retry.ok) throw new Error(`retry refused: ${retry.failure.message}`);
+      expect(emulator.messages().map((m) => m.messageId)).toEqual([retry.messageId]);
+      expect(emulator.requests().map((r) => [r.outcome, r.status])).toEqual([
+        ['aborted', 499],
+        ['accepted', 200],
+      ]);
+    });
+
+    it('records a delayed send whose client gives up when deliverOnAbort is set', async () => {
+      // Arrange
+      optin();
+      emulator.addFault({ kind: 'slow', delayMs: 600, deliverOnAbort: true });
+
+      // Act
+      const timedOut = await send(update(), PAGE_TOKEN, 150);
+      await sleep(100);
+
+      // Assert
+      expect(timedOut.ok).toBe(false);
+      expect(emulator.messages()).toHaveLength(1);
+      expect(emulator.requests()).toMatchObject([
+        { outcome: 'aborted', messageId: emulator.messages()[0]?.messageId },
+      ]);
+    });
+  });
+
+  describe('other routes', () => {
+    it('answers an unknown path with a 404 Graph error', async () => {
+      // Act
+      const answer = await call('/v25.0/me/conversations', { method: 'GET' });
+
+      // Assert
+      expect(answer.status).toBe(404);
+      expect(answer.body.error).toMatchObject({ code: 100, fbtrace_id: expect.any(String) });
+    });
+
+    it('refuses GET on the messages edge', async () => {
+      // Act
+      const answer = await call(`/${VERSION}/me/messages?access_token=${PAGE_TOKEN}`, {
+        method: 'GET',
+      });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({
+        code: 100,
+        message: expect.stringMatching(/^Unsupported get request/),
+      });
+    });
+
+    it('answers /{user-id}/permissions with the default grants or the configured ones', async () => {
+      // Arrange
+      emulator.setPermissions({ userId: '42', granted: ['public_profile'], declined: ['email'] });
+
+      // Act
+      const byDefault = await call(`/${VERSION}/7/permissions?access_token=user-token`, {
+        method: 'GET',
+      });
+      const configured = await call(`/${VERSION}/42/permissions`, {
+        method: 'GET',
+        headers: { authorization: 'Bearer user-token' },
+      });
+      const anonymous = await call(`/${VERSION}/42/permissions`, { method: 'GET' });
+
+      // Assert
+      expect(byDefault.body).toEqual({
+        data: [
+          { permission: 'public_profile', status: 'granted' },
+          { permission: 'user_messenger_contact', status: 'granted' },
+        ],
+      });
+      expect(configured.body).toEqual({
+        data: [
+          { permission: 'public_profile', status: 'granted' },
+          { permission: 'email', status: 'declined' },
+        ],
+      });
+      expect(anonymous.body.error).toMatchObject({ code: 104 });
+    });
+  });
+
+  describe('control API', () => {
+    it('registers opt-ins and opt-outs over HTTP and shows them in the state', async () => {
+      // Act
+      const created = await call('/_emulator/optins', {
+        json: { loginId: LOGIN, pageId: PAGE_ID, timestamp: T0 - HOUR_MS },
+      });
+      const defaulted = await call('/_emulator/optins', {
+        json: { loginId: 'login-now', pageId: Number(PAGE_ID) },
+      });
+      const optout = await call('/_emulator/optouts', { json: { loginId: 'login-now' } });
+      const state = await call('/_emulator/state', { method: 'GET' });
+
+      // Assert
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        loginId: LOGIN,
+        pageId: PAGE_ID,
+        optedInAt: T0 - HOUR_MS,
+        windowClosesAt: T0 - HOUR_MS + DAY_MS,
+      });
+      expect(defaulted.body).toMatchObject({ pageId: PAGE_ID, optedInAt: T0 });
+      expect(optout.status).toBe(201);
+      expect(state.body).toMatchObject({
+        optins: [{ loginId: LOGIN }, { loginId: 'login-now' }],
+        locks: [],
+        optouts: [{ loginId: 'login-now' }],
+        faults: [],
+      });
+    });
+
+    it('answers 400 naming the field for an invalid opt-in or fault', async () => {
+      // Act
+      const optinAnswer = await call('/_emulator/optins', { json: { loginId: LOGIN } });
+      const faultAnswer = await call('/_emulator/faults', { json: { kind: 'meltdown' } });
+      const notJson = await call('/_emulator/faults', { body: 'kind=slow' });
+
+      // Assert
+      expect(optinAnswer.status).toBe(400);
+      expect(String(optinAnswer.body.error?.message)).toContain('optin.pageId');
+      expect(faultAnswer.status).toBe(400);
+      expect(String(faultAnswer.body.error?.message)).toContain('fault.kind');
+      expect(notJson.status).toBe(400);
+    });
+
+    it('queues and clears faults over HTTP', async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const queued = await call('/_emulator/faults', {
+        json: { kind: 'unavailable', loginId: LOGIN, times: 3 },
+      });
+      const first = await post(update());
+      const cleared = await call('/_emulator/faults', { method: 'DELETE' });
+      const second = await post(update());
+
+      // Assert
+      expect(queued.status).toBe(201);
+      expect(queued.body).toMatchObject({
+        kind: 'unavailable',
+        loginId: LOGIN,
+        remaining: 3,
+        reply: { status: 400, error: { code: 551 } },
+      });
+      expect(first.body.error).toMatchObject({ code: 551 });
+      expect(cleared.body).toEqual({ cleared: 1 });
+      expect(second.status).toBe(200);
+    });
+
+    it('lists messages oldest first, filtered by loginId or pageId', async () => {
+      // Arrange
+      optin('login-1');
+      optin('login-2');
+      await post(update('login-1'));
+      clock += 1000;
+      await post(update('login-2'));
+
+      // Act
+      const all = await call('/_emulator/messages', { method: 'GET' });
+      const one = await call('/_emulator/messages?loginId=login-2', { method: 'GET' });
+      const none = await call(`/_emulator/messages?pageId=${OTHER_PAGE_ID}`, { method: 'GET' });
+
+      // Assert
+      expect((all.body as unknown as { recipient: unknown }[]).map((m) => m.recipient)).toEqual([
+        { login_id: 'login-1' },
+        { login_id: 'login-2' },
+      ]);
+      expect(one.body).toMatchObject([{ recipient: { login_id: 'login-2' } }]);
+      expect(none.body).toEqual([]);
+    });
+
+    it('records every send request without tokens or proofs', async () => {
+      // Arrange
+      optin();
+      const proof = proofOf(PAGE_TOKEN);
+
+      // Act
+      await send(update());
+      await post(update(), OTHER_PAGE_TOKEN);
+      await call(`/${VERSION}/me/messages?access_token=${PAGE_TOKEN}&appsecret_proof=${proof}`, {
+        json: update(),
+      });
+      await call(`/${VERSION}/me/messages?appsecret_proof=${proof}`, {
+        json: update(),
+        headers: { authorization: `Bearer ${PAGE_TOKEN}` },
+      });
+      await send(update(), 'EAAB-unknown-token');
+      const answer = await call('/_emulator/requests', { method: 'GET' });
+
+      // Assert
+      const text = JSON.stringify(answer.body);
+      for (const secret of [
+        PAGE_TOKEN,
+        OTHER_PAGE_TOKEN,
+        'EAAB-unknown-token',
+        proof,
+        APP_SECRET,
+      ]) {
+        expect(text).not.toContain(secret);
+      }
+      expect(answer.body).toMatchObject([
+        { path: `/${VERSION}/me/messages`, pageId: PAGE_ID, tokenIn: 'body', status: 200 },
+        { pageId: OTHER_PAGE_ID, status: 400, outcome: 'refused', error: { code: 100 } },
+        { tokenIn: 'query', status: 200, recipient: { login_id: LOGIN } },
+        { tokenIn: 'header', status: 200, messagingType: 'UPDATE' },
+        { status: 400, error: { code: 190 } },
+      ]);
+    });
+
+    it('answers health, resets everything and refuses unknown endpoints', async () => {
+      // Arrange
+      optin();
+      await post(update());
+      emulator.addFault({ kind: 'slow' });
+
+      // Act
+      const health = await call('/_emulator/health', { method: 'GET' });
+      const reset = await call('/_emulator/reset', { method: 'POST' });
+      const unknown = await call('/_emulator/nothing', { method: 'GET' });
+      const wrongMethod = await call('/_emulator/state', { method: 'POST' });
+
+      // Assert
+      expect(health.body).toEqual({ ok: true });
+      expect(reset.body).toEqual({ ok: true });
+      expect(emulator.state()).toEqual({
+        optins: [],
+        locks: [],
+        optouts: [],
+        faults: [],
+        permissions: [],
+      });
+      expect(emulator.messages()).toEqual([]);
+      expect(emulator.requests()).toEqual([]);
+      expect(unknown.status).toBe(404);
+      expect(wrongMethod.status).toBe(405);
+    });
+  });
+
+  describe('start()', () => {
+    it('refuses to listen on a non-loopback address', async () => {
+      // Act / Assert
+      await expect(
+        GraphEmulator.start({ host: '0.0.0.0', secrets: () => secrets }),
+      ).rejects.toThrow(/only listens on loopback/);
+    });
+  });
+});
+
+describe('infra/local/graph-emulator-main', () => {
+  it('serves on GRAPH_PORT, applies edits of LCM_SECRETS_FILE and stops on SIGTERM', async () => {
+    // Arrange
+    const file = writeSecretsFile(secretDocument());
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '../../../infra/local/graph-emulator-main.ts')],
+      {
+        cwd: join(__dirname, '../../..'),
+        env: { ...process.env, GRAPH_PORT: '0', LCM_SECRETS_FILE: file },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const ready = /graph emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+          if (ready?.[1]) resolve(ready[1]);
+        });
+        void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+      });
+      const rotated = 'EAAB-rotated-token';
+      const sendWith = async (token: string) => {
+        const response = await fetch(`${url}/v25.0/me/messages?appsecret_proof=${proofOf(token)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            recipient: { id: '1234567890123456' },
+            messaging_type: 'RESPONSE',
+            message: { text: 'hi' },
+            access_token: token,
+          }),
+        });
+        return response.status;
+      };
+
+      // Act
+      const before = await sendWith(PAGE_TOKEN);
+      writeFileSync(
+        file,
+        JSON.stringify(secretDocument({ pages: { [PAGE_ID]: { accessToken: rotated } } })),
+      );
+      await sleep(1100);
+      const withRotated = await sendWith(rotated);
+      const withOld = await sendWith(PAGE_TOKEN);
+      child.kill('SIGTERM');
+      const code = await exited;
+
+      // Assert
+      expect(stdout.split('\n')[0]).toBe(`graph emulator listening on ${url}`);
+      expect([before, withRotated, withOld]).toEqual([200, 200, 400]);
+      expect(stdout).not.toContain(PAGE_TOKEN);
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
