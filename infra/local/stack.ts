@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
 import { maxReceiveCountFor } from '../../shared/login-connect/retry';
-import { parseAppSecrets } from '../../shared/secrets';
+import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
 import { createTableIfMissing } from '../../shared/store/table-admin';
 import { startApiServer } from './api-server';
 import { CountingProxy } from './counting-proxy';
@@ -167,8 +167,8 @@ async function start(
     options.graphApiUrl === undefined
       ? GraphEmulator.start({
           port: options.graphPort,
-          secrets: () =>
-            parseAppSecrets(JSON.parse(readFileSync(secretsFile, 'utf8')), secretsFile),
+          // Cached for a second: edits to the file apply at once, without a parse per request.
+          secrets: fileSecretsSource(secretsFile, 1),
         })
       : Promise.resolve(undefined),
   ]);
