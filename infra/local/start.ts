@@ -52,6 +52,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // A crash here must not leave DynamoDB Local or the poller running without us.
+  process.on('uncaughtException', (error) => {
+    console.error('The local stack crashed:', error);
+    void stack.stop().finally(() => process.exit(1));
+  });
 }
 
 main().catch((error) => {
