@@ -5,6 +5,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 export type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -67,23 +68,6 @@ export function toHttpApiEvent(
   };
 }
 
-function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /**
  * A local stand-in for the stack's HTTP API: the same routes, the same event shape, the real
  * handler. Unknown routes get API Gateway's 404; a handler that throws gets its 500.
@@ -107,7 +91,7 @@ export async function startApiServer(options: {
       try {
         const result = await handler(
           toHttpApiEvent(req, Buffer.concat(chunks), routeKey),
-          lambdaContext('webhook'),
+          lambdaContext('webhook', 10_000),
         );
         const body =
           result.body === undefined

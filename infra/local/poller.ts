@@ -12,7 +12,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 const env = process.env;
 const queueUrl = env.QUEUE_URL ?? '';
@@ -47,24 +48,6 @@ function toRecord(message: Message): SQSRecord {
   };
 }
 
-function context(): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'sender',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:sender',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/sender',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 async function pollLoop(): Promise<void> {
   while (!stopping) {
     let messages: Message[];
@@ -89,7 +72,7 @@ async function pollLoop(): Promise<void> {
     const event: SQSEvent = { Records: messages.map(toRecord) };
     let failed: Set<string>;
     try {
-      const result = await handler(event, context());
+      const result = await handler(event, lambdaContext('sender', timeoutMs));
       failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {
       // Like Lambda: an invocation that throws fails the whole batch.

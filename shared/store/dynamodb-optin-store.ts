@@ -74,6 +74,34 @@ function failedItem(reason: CancellationReason | undefined): Record<string, unkn
 }
 
 /**
+ * The part of an opt-in record that its first writer sets and later writers keep: who, which Page,
+ * when, the window and the TTL. Shared by every write that may create the record.
+ */
+const CREATE_IF_MISSING = [
+  '#type = :type',
+  'loginId = if_not_exists(loginId, :loginId)',
+  'pageId = if_not_exists(pageId, :pageId)',
+  'optinAt = if_not_exists(optinAt, :optinAt)',
+  'windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
+  'receivedAt = if_not_exists(receivedAt, :receivedAt)',
+  'expiresAt = if_not_exists(expiresAt, :expiresAt)',
+].join(', ');
+
+function createIfMissingValues(optin: OptinRef, retention: Retention, expiresFromMs: number) {
+  const windowEndMs = windowEndsAt(optin.optinAtMs);
+  return {
+    ':type': 'optin',
+    ':loginId': optin.loginId,
+    ':pageId': optin.pageId,
+    ':optinAt': iso(optin.optinAtMs),
+    ':windowEndsAt': iso(windowEndMs),
+    ':receivedAt': iso(optin.receivedAtMs),
+    ':expiresAt': epochSeconds(Math.max(windowEndMs, expiresFromMs)) + retention.optinDays * DAY_S,
+    ':sources': new Set([optin.source]),
+  };
+}
+
+/**
  * The single-table DynamoDB implementation of the Login Connect rules. Per `login_id`, under
  * `LOGIN#<login_id>`: `OPTIN` (the story an operator reads), `LOCK` (the Page the first message
  * went through) and `SUPPRESSION` (do not message). See the README for every attribute.
@@ -89,7 +117,6 @@ export class DynamoDbOptinStore implements OptinStore {
   async claim(optin: OptinRef, nowMs: number, leaseMs: number): Promise<ClaimResult> {
     const owner = this.newOwner();
     const leaseUntilMs = nowMs + leaseMs;
-    const windowEndMs = windowEndsAt(optin.optinAtMs);
     const now = iso(nowMs);
     try {
       await this.client.send(
@@ -99,25 +126,17 @@ export class DynamoDbOptinStore implements OptinStore {
               Update: {
                 TableName: this.tableName,
                 Key: keys.optin(optin.loginId),
-                UpdateExpression: `${[
-                  'SET #type = :type, loginId = if_not_exists(loginId, :loginId), pageId = if_not_exists(pageId, :pageId)',
-                  'optinAt = if_not_exists(optinAt, :optinAt), windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
-                  'receivedAt = if_not_exists(receivedAt, :receivedAt), #status = :sending, leaseOwner = :owner',
-                  'leaseUntil = :leaseUntil, attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now',
-                  'updatedAt = :now, expiresAt = if_not_exists(expiresAt, :expiresAt)',
-                ].join(', ')} REMOVE nextAttemptAt ADD sources :sources`,
+                UpdateExpression:
+                  `SET ${CREATE_IF_MISSING}, #status = :sending, leaseOwner = :owner, leaseUntil = :leaseUntil, ` +
+                  'attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now, updatedAt = :now ' +
+                  'REMOVE nextAttemptAt ADD sources :sources',
                 ConditionExpression:
                   'attribute_not_exists(pk) OR (pageId = :pageId AND windowEndsAt > :now AND ' +
                   '((#status = :pending AND (attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now)) OR ' +
                   '(#status = :sending AND leaseUntil < :now)))',
                 ExpressionAttributeNames: NAMES,
                 ExpressionAttributeValues: {
-                  ':type': 'optin',
-                  ':loginId': optin.loginId,
-                  ':pageId': optin.pageId,
-                  ':optinAt': iso(optin.optinAtMs),
-                  ':windowEndsAt': iso(windowEndMs),
-                  ':receivedAt': iso(optin.receivedAtMs),
+                  ...createIfMissingValues(optin, this.retention, nowMs),
                   ':sending': 'sending',
                   ':pending': 'pending',
                   ':owner': owner,
@@ -125,8 +144,6 @@ export class DynamoDbOptinStore implements OptinStore {
                   ':zero': 0,
                   ':one': 1,
                   ':now': now,
-                  ':expiresAt': epochSeconds(windowEndMs) + this.retention.optinDays * DAY_S,
-                  ':sources': new Set([optin.source]),
                 },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
@@ -400,39 +417,27 @@ export class DynamoDbOptinStore implements OptinStore {
     end: { status: TerminalStatus; reason: string },
     nowMs: number,
   ): Promise<SettleResult> {
-    const windowEndMs = windowEndsAt(optin.optinAtMs);
     const now = iso(nowMs);
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.optin(optin.loginId),
-          UpdateExpression: `${[
-            'SET #type = :type, loginId = if_not_exists(loginId, :loginId), pageId = if_not_exists(pageId, :pageId)',
-            'optinAt = if_not_exists(optinAt, :optinAt), windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
-            'receivedAt = if_not_exists(receivedAt, :receivedAt), #status = :status, statusReason = :reason',
-            'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now',
-            'expiresAt = if_not_exists(expiresAt, :expiresAt)',
-          ].join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt ADD sources :sources`,
+          UpdateExpression:
+            `SET ${CREATE_IF_MISSING}, #status = :status, statusReason = :reason, ` +
+            'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now ' +
+            'REMOVE leaseOwner, leaseUntil, nextAttemptAt ADD sources :sources',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :pending OR (#status = :sending AND leaseUntil < :now)',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: {
-            ':type': 'optin',
-            ':loginId': optin.loginId,
-            ':pageId': optin.pageId,
-            ':optinAt': iso(optin.optinAtMs),
-            ':windowEndsAt': iso(windowEndMs),
-            ':receivedAt': iso(optin.receivedAtMs),
+            ...createIfMissingValues(optin, this.retention, nowMs),
             ':status': end.status,
             ':reason': end.reason,
             ':zero': 0,
             ':now': now,
             ':pending': 'pending',
             ':sending': 'sending',
-            ':expiresAt':
-              epochSeconds(Math.max(windowEndMs, nowMs)) + this.retention.optinDays * DAY_S,
-            ':sources': new Set([optin.source]),
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),

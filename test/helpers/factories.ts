@@ -1,4 +1,13 @@
-import type { APIGatewayProxyEventV2, Context, SQSRecord } from 'aws-lambda';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, SQSRecord } from 'aws-lambda';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+
+export { lambdaContext } from '../../infra/local/lambda-context';
+
 import type { OptinJob } from '../../shared/messages';
 import { signatureFor } from '../../shared/webhook/signature';
 
@@ -132,19 +141,16 @@ export function sqsRecord(body: string, overrides: Partial<SQSRecord> = {}): SQS
   };
 }
 
-export function lambdaContext(name = 'fn'): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `aws-${Math.random().toString(36).slice(2)}`,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+/** Makes an `aws-sdk-client-mock` SQS stub accept every SendMessageBatch entry. */
+export function acceptAllBatches(sqsMock: AwsClientStub<SQSClient>): void {
+  sqsMock
+    .on(SendMessageBatchCommand)
+    .callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+      Successful: input.Entries.map((e) => ({
+        Id: e.Id,
+        MessageId: `sqs-${e.Id}`,
+        MD5OfMessageBody: '',
+      })),
+      Failed: [],
+    }));
 }

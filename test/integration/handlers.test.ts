@@ -1,7 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type {
@@ -13,6 +12,7 @@ import type {
 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  acceptAllBatches,
   HOUR_MS,
   lambdaContext,
   optinItem,
@@ -64,15 +64,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   sqsMock.reset();
-  sqsMock
-    .on(SendMessageBatchCommand)
-    .callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
-      Successful: input.Entries.map((e) => ({
-        Id: e.Id,
-        MessageId: `sqs-${e.Id}`,
-        MD5OfMessageBody: '',
-      })),
-    }));
+  acceptAllBatches(sqsMock);
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
 });
 

@@ -1,11 +1,8 @@
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  acceptAllBatches,
   apiGatewayEvent,
   lambdaContext,
   optinItem,
@@ -35,16 +32,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   sqsMock.reset();
-  sqsMock
-    .on(SendMessageBatchCommand)
-    .callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
-      Successful: input.Entries.map((e) => ({
-        Id: e.Id,
-        MessageId: `sqs-${e.Id}`,
-        MD5OfMessageBody: '',
-      })),
-      Failed: [],
-    }));
+  acceptAllBatches(sqsMock);
 });
 
 const enqueued = () =>
