@@ -129,6 +129,7 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
     case 'ended':
       deps.metrics.count(END_METRIC[result.status]);
       if (failure?.kind === 'token_invalid') {
+        deps.metrics.count('PageTokenInvalid');
         deps.log.error('PAGE TOKEN INVALID: replace pages.<PAGE_ID>.accessToken in the secret', {
           ...context,
           status: result.status,
