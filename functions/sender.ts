@@ -8,14 +8,17 @@ import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/pr
 import { logger, loginIdTag, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
+import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
 // Written out in full on purpose: esbuild replaces exactly this expression with the templates
 // validated at synth time. Locally and in tests it is an ordinary environment variable.
 const config = loadSenderConfig(process.env, process.env.FIRST_MESSAGES_JSON);
 const sqs = sqsClient();
 
+const doc = documentClient();
 const deps: ProcessDeps = {
-  store: new DynamoDbOptinStore(documentClient(), config.tableName, config.retention),
+  store: new DynamoDbOptinStore(doc, config.tableName, config.retention),
+  people: new DynamoDbPersonStore(doc, config.tableName, config.retention),
   secrets: secretsSourceFromEnv(process.env),
   firstMessages: config.firstMessages,
   send: sendApiClient(config.graph),

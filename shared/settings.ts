@@ -49,6 +49,31 @@ export const SettingsSchema = z
         burstLimit: z.int().min(1).default(400),
       })
       .prefault({}),
+    /** Alarm thresholds an operator may tune. Each alarm looks at 5-minute periods. */
+    alarms: z
+      .strictObject({
+        /**
+         * Share of Send API attempts that failed (`SendError` over `SendError + FirstMessageSent`),
+         * in percent, above which the sender error-rate alarm fires after 3 periods in a row.
+         */
+        senderErrorRatePercent: z.number().min(1).max(100).default(20),
+        /** 5xx answers of the webhook API in one period that fire the webhook 5xx alarm. */
+        webhookServerErrorCount: z.int().min(1).default(1),
+      })
+      .prefault({}),
+    /**
+     * IAM ARNs (wildcards allowed) that may read the secret value besides the two functions, e.g.
+     * the operator's SSO role. When set, the secret's resource policy denies
+     * `secretsmanager:GetSecretValue` to every other principal, however broad its IAM policy.
+     * Empty: no such deny, and any principal of the account with IAM access may read it.
+     */
+    secretReaderArns: z
+      .array(
+        z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/\S+)$/, {
+          error: 'must be an IAM role, user or root ARN, like arn:aws:iam::123456789012:role/Ops',
+        }),
+      )
+      .default([]),
     /** Path, relative to the repository, of the first-message templates. */
     firstMessagesFile: z.string().min(1).default('infra/first-messages.json'),
     /** Delete the table and queues with the stack (for throwaway test stacks only). */

@@ -1,7 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
 import { type EventJob, type QueueJob, QueueJobSchema } from '../messages';
 import type { OptinStore } from '../store/optin-store';
+import type { PersonStore } from '../store/person-store';
 import { type DeliverDeps, type DeliverResult, deliverFirstMessage } from './deliver';
+import { handleEvent } from './handle-event';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
 export interface SenderLog {
@@ -16,6 +18,7 @@ export interface SenderMetrics {
 
 export interface ProcessDeps extends DeliverDeps {
   store: OptinStore;
+  people: PersonStore;
   /** Hides the message for `seconds` so SQS redelivers it then. */
   defer(receiptHandle: string, seconds: number): Promise<void>;
   log: SenderLog;
@@ -60,6 +63,20 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   };
   const result = await deliverFirstMessage(job.value, deps);
   report(result, context, deps);
+  if (result.result === 'ended' && result.status === 'opted_out' && result.failure) {
+    // Facebook says the person is not receiving: suppress every identifier linked to them too.
+    const { code, subcode } = result.failure;
+    await deps.people.suppress(
+      { kind: 'login', id: job.value.loginId },
+      {
+        source: 'send_api',
+        reason: result.reason,
+        ...(code !== undefined ? { code } : {}),
+        ...(subcode !== undefined ? { subcode } : {}),
+      },
+      deps.now(),
+    );
+  }
   if (result.result === 'retry') {
     await deps.defer(record.receiptHandle, result.delaySeconds);
     throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
@@ -86,8 +103,25 @@ function parseJob(body: string): { ok: true; value: QueueJob } | { ok: false; re
 }
 
 async function recordEvent(job: EventJob, deps: ProcessDeps): Promise<void> {
-  await deps.store.recordEvent(job, deps.now());
-  deps.metrics.count('EventsRecorded', 1, { eventType: job.eventType });
+  const now = deps.now();
+  const handled = await handleEvent(job, deps.people, now);
+  if (handled.outcome === 'unhandled') {
+    // Kept as received (for 7 days) so nothing Facebook sends is lost before a version acts on it.
+    await deps.store.recordEvent(job, now);
+    deps.metrics.count('EventsRecorded', 1, { eventType: job.eventType });
+    return;
+  }
+  deps.metrics.count('EventsHandled', 1, { eventType: job.eventType });
+  if (handled.outcome === 'user_message' && handled.linked) deps.metrics.count('PsidLinked');
+  if (handled.outcome === 'opted_out') {
+    deps.metrics.count('OptOuts');
+    deps.log.info('person opted out (STOP)', { pageId: job.pageId, identifiers: handled.ids });
+  }
+  if (handled.outcome === 'opted_in_again')
+    deps.log.info('person opted in again (RESUME)', {
+      pageId: job.pageId,
+      identifiers: handled.ids,
+    });
 }
 
 const END_METRIC = {

@@ -20,7 +20,7 @@ import {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './optin-store';
-import { keys } from './table-definition';
+import { firstMessageTrackingId, keys } from './table-definition';
 
 /** How long each kind of record stays before TTL may delete it. */
 export interface Retention {
@@ -259,6 +259,7 @@ export class DynamoDbOptinStore implements OptinStore {
       set.push('recipientId = :recipientId');
       values[':recipientId'] = sent.recipientId;
     }
+    const pointerExpiry = epochSeconds(nowMs) + this.retention.lockDays * DAY_S;
     const write = (condition: string, conditionValues: Record<string, unknown>) =>
       this.client.send(
         new TransactWriteCommand({
@@ -289,6 +290,40 @@ export class DynamoDbOptinStore implements OptinStore {
                 ExpressionAttributeValues: { ':pageId': claim.pageId },
               },
             },
+            // Receipts name the message by `mid`, or the person by PSID (when Graph returned one).
+            ...(sent.messageId !== undefined
+              ? [
+                  {
+                    Put: {
+                      TableName: this.tableName,
+                      Item: {
+                        ...keys.mid(sent.messageId),
+                        type: 'mid',
+                        ref: keys.optin(claim.loginId),
+                        expiresAt: pointerExpiry,
+                      },
+                    },
+                  },
+                ]
+              : []),
+            ...(sent.recipientId !== undefined
+              ? [
+                  {
+                    Put: {
+                      TableName: this.tableName,
+                      Item: {
+                        ...keys.sentMessage(
+                          { kind: 'psid', id: sent.recipientId },
+                          firstMessageTrackingId(claim.loginId),
+                        ),
+                        type: 'sent_message',
+                        ref: keys.optin(claim.loginId),
+                        expiresAt: pointerExpiry,
+                      },
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       );

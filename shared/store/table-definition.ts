@@ -14,12 +14,42 @@ export const TABLE_DEFINITION = {
   }>,
 } as const;
 
-/** Item keys. Everything about one person sits under one partition: `LOGIN#<login_id>`. */
+/** How a person is known: per Page (`login_id`, PSID) or per app (ASID). */
+export type PersonKind = 'login' | 'psid' | 'asid';
+export interface PersonId {
+  kind: PersonKind;
+  id: string;
+}
+
+const PREFIX: Record<PersonKind, string> = { login: 'LOGIN#', psid: 'PSID#', asid: 'ASID#' };
+
+/** The partition holding everything about one identifier of a person. */
+export const personKey = (person: PersonId) => `${PREFIX[person.kind]}${person.id}`;
+
+/**
+ * Item keys. Everything about one identifier of a person sits in its own partition
+ * (`LOGIN#<login_id>`, `PSID#<psid>`, `ASID#<asid>`), linked to the others by `LINK#` items.
+ */
 export const keys = {
   optin: (loginId: string) => ({ pk: `LOGIN#${loginId}`, sk: 'OPTIN' }),
   lock: (loginId: string) => ({ pk: `LOGIN#${loginId}`, sk: 'LOCK' }),
-  suppression: (loginId: string) => ({ pk: `LOGIN#${loginId}`, sk: 'SUPPRESSION' }),
-  /** Webhook events not handled yet, kept for a while under the person (PSID) or the Page. */
+  /** Do not message this identifier, through any Page. */
+  suppression: (person: PersonId | string) => ({
+    pk: typeof person === 'string' ? `LOGIN#${person}` : personKey(person),
+    sk: 'SUPPRESSION',
+  }),
+  /** A person's Page-scoped id: its Page, its `login_id` once linked, its own 24 h window. */
+  profile: (psid: string) => ({ pk: `PSID#${psid}`, sk: 'PROFILE' }),
+  /** A link from one identifier to another, e.g. `LOGIN#x` → `LINK#PSID#y`. */
+  link: (from: PersonId, to: PersonId) => ({ pk: personKey(from), sk: `LINK#${personKey(to)}` }),
+  /** A message sent to this identifier, pointing at the item that tracks it (for receipts). */
+  sentMessage: (person: PersonId, trackingId: string) => ({
+    pk: personKey(person),
+    sk: `MSG#${trackingId}`,
+  }),
+  /** From a Messenger message id (`mid`) to the item that tracks it. */
+  mid: (mid: string) => ({ pk: `MID#${mid}`, sk: 'MID' }),
+  /** Webhook events not handled, kept for a while under the person (PSID) or the Page. */
   event: (owner: { psid?: string; pageId?: string }, sortKey: string) => ({
     pk: owner.psid ? `PSID#${owner.psid}` : `PAGE#${owner.pageId ?? 'unknown'}`,
     sk: `EVENT#${sortKey}`,
@@ -27,3 +57,6 @@ export const keys = {
   /** Queue messages the sender could not read: one partition, to list them all. */
   rejected: (sortKey: string) => ({ pk: 'QUEUE#REJECTED', sk: sortKey }),
 };
+
+/** The tracking id of the first message of a `login_id` (its record is the `OPTIN` item). */
+export const firstMessageTrackingId = (loginId: string) => `first.${loginId}`;

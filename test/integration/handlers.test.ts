@@ -180,7 +180,7 @@ describe('webhook → queue → sender', () => {
               sender: { id: 'PSID-7' },
               recipient: { id: PAGE_ID },
               timestamp: Date.now(),
-              message: { mid: 'm.7', text: 'hi' },
+              reaction: { mid: 'm.7', action: 'react', reaction: 'love' },
             },
           ],
         },
@@ -206,7 +206,7 @@ describe('webhook → queue → sender', () => {
         ExpressionAttributeValues: { ':pk': 'QUEUE#REJECTED' },
       }),
     );
-    expect(kept.Items).toMatchObject([{ type: 'event', eventType: 'message', handled: false }]);
+    expect(kept.Items).toMatchObject([{ type: 'event', eventType: 'reaction', handled: false }]);
     expect(rejected.Items).toMatchObject([{ type: 'rejected', messageId: junk.messageId }]);
   });
 });

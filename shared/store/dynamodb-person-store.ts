@@ -1,0 +1,341 @@
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
+import type { Retention } from './dynamodb-optin-store';
+import type {
+  Identity,
+  PersonStore,
+  ReceiptKind,
+  SuppressionRequest,
+  SuppressionSource,
+} from './person-store';
+import {
+  firstMessageTrackingId,
+  keys,
+  type PersonId,
+  type PersonKind,
+  personKey,
+} from './table-definition';
+
+const DAY_S = 86_400;
+const iso = (ms: number) => new Date(ms).toISOString();
+const epochSeconds = (ms: number) => Math.floor(ms / 1000);
+/** Links are followed this far at most: a person has a handful of identifiers, not hundreds. */
+const MAX_IDENTIFIERS = 64;
+
+const KIND_OF_PREFIX: Record<string, PersonKind> = {
+  'LOGIN#': 'login',
+  'PSID#': 'psid',
+  'ASID#': 'asid',
+};
+
+function parsePersonKey(value: string): PersonId | undefined {
+  for (const [prefix, kind] of Object.entries(KIND_OF_PREFIX)) {
+    if (value.startsWith(prefix)) return { kind, id: value.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+const isConditionFailed = (error: unknown) =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/** A ref from a `MSG#` or `MID#` item to the item that tracks a sent message. */
+interface Ref {
+  pk: string;
+  sk: string;
+}
+
+export class DynamoDbPersonStore implements PersonStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retention: Retention,
+  ) {}
+
+  async identity(person: PersonId): Promise<Identity> {
+    const seen = new Map<string, PersonId>([[personKey(person), person]]);
+    const queue: PersonId[] = [person];
+    while (queue.length > 0 && seen.size < MAX_IDENTIFIERS) {
+      const next = queue.shift() as PersonId;
+      const { Items } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :link)',
+          ExpressionAttributeValues: { ':pk': personKey(next), ':link': 'LINK#' },
+          ProjectionExpression: 'sk',
+        }),
+      );
+      for (const item of Items ?? []) {
+        const linked = parsePersonKey(String(item.sk).slice('LINK#'.length));
+        if (linked && !seen.has(personKey(linked))) {
+          seen.set(personKey(linked), linked);
+          queue.push(linked);
+        }
+      }
+    }
+    return { ids: [...seen.values()] };
+  }
+
+  async link(a: PersonId, b: PersonId, details: { pageId?: string }, nowMs: number): Promise<void> {
+    const item = (from: PersonId, to: PersonId) => ({
+      ...keys.link(from, to),
+      type: 'link',
+      [`${to.kind}Id`]: to.id,
+      ...(details.pageId ? { pageId: details.pageId } : {}),
+      linkedAt: iso(nowMs),
+      expiresAt: epochSeconds(nowMs) + this.retention.lockDays * DAY_S,
+    });
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.tableName, Item: item(a, b) } },
+          { Put: { TableName: this.tableName, Item: item(b, a) } },
+        ],
+      }),
+    );
+  }
+
+  async suppress(
+    person: PersonId,
+    request: SuppressionRequest,
+    nowMs: number,
+  ): Promise<PersonId[]> {
+    const { ids } = await this.identity(person);
+    const written: PersonId[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                ...keys.suppression(id),
+                type: 'suppression',
+                [`${id.kind}Id`]: id.id,
+                source: request.source,
+                reason: request.reason,
+                ...(request.code !== undefined ? { code: request.code } : {}),
+                ...(request.subcode !== undefined ? { subcode: request.subcode } : {}),
+                suppressedAt: iso(nowMs),
+                expiresAt: epochSeconds(nowMs) + this.retention.suppressionDays * DAY_S,
+              },
+              // A STOP never replaces a stronger suppression; anything else may replace a STOP.
+              ConditionExpression:
+                request.source === 'stop'
+                  ? 'attribute_not_exists(pk)'
+                  : 'attribute_not_exists(pk) OR #source = :stop',
+              ...(request.source === 'stop'
+                ? {}
+                : {
+                    ExpressionAttributeNames: { '#source': 'source' },
+                    ExpressionAttributeValues: { ':stop': 'stop' },
+                  }),
+            }),
+          );
+          written.push(id);
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error;
+        }
+      }),
+    );
+    return written;
+  }
+
+  async lift(person: PersonId, source: SuppressionSource, _nowMs: number): Promise<PersonId[]> {
+    const { ids } = await this.identity(person);
+    const lifted: PersonId[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await this.client.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: keys.suppression(id),
+              ConditionExpression: '#source = :source',
+              ExpressionAttributeNames: { '#source': 'source' },
+              ExpressionAttributeValues: { ':source': source },
+            }),
+          );
+          lifted.push(id);
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error;
+        }
+      }),
+    );
+    return lifted;
+  }
+
+  async suppressionOf(person: PersonId) {
+    const { ids } = await this.identity(person);
+    const { Responses } = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: { Keys: ids.map((id) => keys.suppression(id)), ConsistentRead: true },
+        },
+      }),
+    );
+    const found = Responses?.[this.tableName]?.[0];
+    if (!found) return undefined;
+    const id = parsePersonKey(String(found.pk)) as PersonId;
+    return {
+      id,
+      source: found.source as SuppressionSource,
+      reason: String(found.reason),
+      ...(typeof found.code === 'number' ? { code: found.code } : {}),
+      ...(typeof found.subcode === 'number' ? { subcode: found.subcode } : {}),
+      at: String(found.suppressedAt),
+    };
+  }
+
+  async recordUserMessage(
+    message: { psid: string; pageId: string; atMs: number; priorLoginId?: string },
+    nowMs: number,
+  ): Promise<void> {
+    const expiresAt = epochSeconds(nowMs) + this.retention.lockDays * DAY_S;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.profile(message.psid),
+          UpdateExpression:
+            'SET #type = :type, psid = :psid, pageId = if_not_exists(pageId, :pageId), lastUserMessageAt = :at, ' +
+            'windowEndsAt = :windowEndsAt, updatedAt = :now, expiresAt = :expiresAt',
+          // Messages can arrive out of order: only a later one moves the window.
+          ConditionExpression: 'attribute_not_exists(lastUserMessageAt) OR lastUserMessageAt < :at',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': 'person',
+            ':psid': message.psid,
+            ':pageId': message.pageId,
+            ':at': iso(message.atMs),
+            ':windowEndsAt': iso(message.atMs + FIRST_MESSAGE_WINDOW_MS),
+            ':now': iso(nowMs),
+            ':expiresAt': expiresAt,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    if (message.priorLoginId === undefined) return;
+
+    const loginId = message.priorLoginId;
+    const psid: PersonId = { kind: 'psid', id: message.psid };
+    await this.link({ kind: 'login', id: loginId }, psid, { pageId: message.pageId }, nowMs);
+    await this.client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: keys.profile(message.psid),
+              UpdateExpression: 'SET loginId = :loginId, linkedAt = if_not_exists(linkedAt, :now)',
+              ExpressionAttributeValues: { ':loginId': loginId, ':now': iso(nowMs) },
+            },
+          },
+          {
+            // The first message, sent to the login_id, now has a PSID: its receipts can be matched.
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...keys.sentMessage(psid, firstMessageTrackingId(loginId)),
+                type: 'sent_message',
+                ref: keys.optin(loginId),
+                expiresAt,
+              },
+            },
+          },
+        ],
+      }),
+    );
+    // A person suppressed under one identifier is suppressed under all of them.
+    const suppression = await this.suppressionOf(psid);
+    if (suppression) await this.suppress(psid, suppression, nowMs);
+  }
+
+  async applyReceipt(receipt: {
+    psid?: string;
+    kind: ReceiptKind;
+    watermarkMs?: number;
+    mids?: string[];
+  }): Promise<number> {
+    const byMid: Ref[] = [];
+    if (receipt.mids && receipt.mids.length > 0) {
+      const unique = [...new Set(receipt.mids)].slice(0, 100);
+      const { Responses } = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: unique.map((mid) => keys.mid(mid)) } },
+        }),
+      );
+      for (const item of Responses?.[this.tableName] ?? [])
+        if (item.ref) byMid.push(item.ref as Ref);
+    }
+    const byWatermark: Ref[] = [];
+    if (receipt.psid && receipt.watermarkMs !== undefined && byMid.length === 0) {
+      const { Items } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+          ExpressionAttributeValues: {
+            ':pk': personKey({ kind: 'psid', id: receipt.psid }),
+            ':msg': 'MSG#',
+          },
+        }),
+      );
+      for (const item of Items ?? []) if (item.ref) byWatermark.push(item.ref as Ref);
+    }
+    const at = iso(receipt.watermarkMs ?? Date.now());
+    const targets = [
+      ...byMid.map((ref) => ({ ref, bounded: false })),
+      ...byWatermark.map((ref) => ({ ref, bounded: true })),
+    ];
+    const results = await Promise.all(
+      targets.map(({ ref, bounded }) => this.markReceipt(ref, receipt.kind, at, bounded)),
+    );
+    return results.filter(Boolean).length;
+  }
+
+  /**
+   * Sets a receipt on the item tracking a sent message. Never backwards: `read` implies
+   * `delivered`, and a late `delivered` leaves a `read` as it is. With `bounded`, only a message
+   * sent at or before the watermark is touched.
+   */
+  private async markReceipt(
+    ref: Ref,
+    kind: ReceiptKind,
+    at: string,
+    bounded: boolean,
+  ): Promise<boolean> {
+    const update =
+      kind === 'read'
+        ? 'SET readAt = if_not_exists(readAt, :at), deliveredAt = if_not_exists(deliveredAt, :at), receipt = :read'
+        : 'SET deliveredAt = if_not_exists(deliveredAt, :at), receipt = if_not_exists(receipt, :delivered)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ref,
+          UpdateExpression: update,
+          ConditionExpression: bounded
+            ? 'attribute_exists(sentAt) AND sentAt <= :at'
+            : 'attribute_exists(sentAt)',
+          ExpressionAttributeValues: {
+            ':at': at,
+            ...(kind === 'read' ? { ':read': 'read' } : { ':delivered': 'delivered' }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { PersonId } from './table-definition';
+
+/** Who asked not to be messaged: Facebook (a send error), the person (STOP), or the business (API). */
+export type SuppressionSource = 'send_api' | 'stop' | 'api';
+
+export interface SuppressionRequest {
+  source: SuppressionSource;
+  reason: string;
+  code?: number;
+  subcode?: number;
+}
+
+/** Every identifier known for one person, found by following `LINK#` items from any of them. */
+export interface Identity {
+  ids: PersonId[];
+}
+
+export type ReceiptKind = 'delivered' | 'read';
+
+/**
+ * What the product knows of a person across Pages: links between their `login_id`s, PSIDs and
+ * ASID, their 24 h window, their suppression, and the receipts of what was sent to them.
+ */
+export interface PersonStore {
+  identity(person: PersonId): Promise<Identity>;
+  /** Suppresses the person under every identifier linked to `person`; returns them. */
+  suppress(person: PersonId, request: SuppressionRequest, nowMs: number): Promise<PersonId[]>;
+  /** Lifts suppressions that came from `source` (RESUME lifts only STOP); returns what was lifted. */
+  lift(person: PersonId, source: SuppressionSource, nowMs: number): Promise<PersonId[]>;
+  /** The suppression on this identifier or any linked one, if there is one. */
+  suppressionOf(
+    person: PersonId,
+  ): Promise<(SuppressionRequest & { id: PersonId; at: string }) | undefined>;
+  /** Links two identifiers of one person, both ways. */
+  link(a: PersonId, b: PersonId, details: { pageId?: string }, nowMs: number): Promise<void>;
+  /**
+   * A message from the person: moves their 24 h window, and with `priorLoginId` (a reply to a
+   * message sent to that `login_id`) links the PSID to it and carries any suppression across.
+   */
+  recordUserMessage(
+    message: { psid: string; pageId: string; atMs: number; priorLoginId?: string },
+    nowMs: number,
+  ): Promise<void>;
+  /** Marks what was sent to `psid` as delivered/read up to the watermark, or by `mids`. Returns how many changed. */
+  applyReceipt(receipt: {
+    psid?: string;
+    kind: ReceiptKind;
+    watermarkMs?: number;
+    mids?: string[];
+  }): Promise<number>;
+}
