@@ -41,12 +41,17 @@ export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined
       maxSeconds: intFromEnv(env, ENV.sendRetryMaxSeconds, 900),
     },
     leaseMs: intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000,
-    retention: {
-      optinDays: intFromEnv(env, ENV.optinRetentionDays, 30),
-      lockDays: intFromEnv(env, ENV.lockRetentionDays, 365),
-      suppressionDays: intFromEnv(env, ENV.suppressionRetentionDays, 730),
-      eventDays: intFromEnv(env, ENV.eventRetentionDays, 7),
-    },
+    retention: retentionFromEnv(env),
     firstMessages: parseFirstMessages(templates, ENV.firstMessages),
+  };
+}
+
+/** How long each kind of record is kept, from the environment (the stack's `retention` settings). */
+export function retentionFromEnv(env: Env): Retention {
+  return {
+    optinDays: intFromEnv(env, ENV.optinRetentionDays, 30),
+    lockDays: intFromEnv(env, ENV.lockRetentionDays, 365),
+    suppressionDays: intFromEnv(env, ENV.suppressionRetentionDays, 730),
+    eventDays: intFromEnv(env, ENV.eventRetentionDays, 7),
   };
 }

@@ -15,6 +15,12 @@ export const AppSecretsSchema = z.looseObject({
   verifyToken: z.string(),
   /** Page access tokens (with `pages_messaging`) by Page id. */
   pages: z.record(z.string(), z.looseObject({ accessToken: z.string().min(1) })).default({}),
+  /**
+   * Bearer keys for the business's own API calls (`/logins`, `/optouts`, `/messages`): a list, or
+   * an object naming each key (`{ "backend": "…" }`) so one can be rotated at a time. Keys shorter
+   * than 24 characters are ignored.
+   */
+  apiKeys: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
   /** The Login app, used to derive `login_id` for login events. */
   loginApp: z.looseObject({ appId: z.string().min(1), clientToken: z.string().min(1) }).optional(),
 });

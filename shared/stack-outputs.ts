@@ -5,4 +5,6 @@ export const STACK_OUTPUTS = {
   queueUrl: 'QueueUrl',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   secretArn: 'SecretArn',
+  alarmTopicArn: 'AlarmTopicArn',
+  dashboardUrl: 'DashboardUrl',
 } as const;

@@ -68,6 +68,33 @@ export function toHttpApiEvent(
   };
 }
 
+/** Finds the route for a request, API Gateway style: `GET /messages/{id}` matches `/messages/abc`. */
+export function matchRoute(
+  routes: Routes,
+  method: string,
+  path: string,
+):
+  | { routeKey: string; handler: HttpApiHandler; pathParameters: Record<string, string> }
+  | undefined {
+  for (const [routeKey, handler] of Object.entries(routes)) {
+    const [routeMethod, template = ''] = routeKey.split(' ');
+    if (routeMethod !== method) continue;
+    const names: string[] = [];
+    const pattern = template.replace(/\{([^}]+)\}/g, (_all, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    const found = new RegExp(`^${pattern}$`).exec(path);
+    if (found) {
+      const pathParameters = Object.fromEntries(
+        names.map((name, i) => [name, decodeURIComponent(found[i + 1] ?? '')]),
+      );
+      return { routeKey, handler, pathParameters };
+    }
+  }
+  return undefined;
+}
+
 /**
  * A local stand-in for the stack's HTTP API: the same routes, the same event shape, the real
  * handler. Unknown routes get API Gateway's 404; a handler that throws gets its 500.
@@ -82,17 +109,16 @@ export async function startApiServer(options: {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const routeKey = `${req.method} ${path}`;
-      const handler = options.routes[routeKey];
-      if (handler === undefined) {
+      const match = matchRoute(options.routes, req.method ?? 'GET', path);
+      if (match === undefined) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
         return;
       }
       try {
-        const result = await handler(
-          toHttpApiEvent(req, Buffer.concat(chunks), routeKey),
-          lambdaContext('webhook', 10_000),
-        );
+        const event = toHttpApiEvent(req, Buffer.concat(chunks), match.routeKey);
+        if (Object.keys(match.pathParameters).length > 0)
+          event.pathParameters = match.pathParameters;
+        const result = await match.handler(event, lambdaContext('api', 10_000));
         const body =
           result.body === undefined
             ? ''

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { apiKeysOf } from '../../shared/api/auth';
+import { API_ROUTES } from '../../shared/api/routes';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
 import { maxReceiveCountFor } from '../../shared/login-connect/retry';
 import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
@@ -83,6 +85,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
 export interface LocalStackInfo {
   webhookUrl: string;
   apiUrl: string;
+  /** A key of the secret's `apiKeys`, for `Authorization: Bearer` on the API. */
+  apiKey?: string;
   verifyToken: string;
   appSecret: string;
   secretsFile: string;
@@ -116,6 +120,7 @@ export function ensureDevSecret(path: string): void {
     verifyToken: randomBytes(12).toString('hex'),
     pages: { [DEV_PAGE_ID]: { accessToken: `EAAL${randomBytes(24).toString('hex')}` } },
     loginApp: { appId: '2000000000000002', clientToken: randomBytes(16).toString('hex') },
+    apiKeys: { local: randomBytes(24).toString('hex') },
   };
   writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
 }
@@ -238,19 +243,26 @@ async function start(
 
   const poller = await startPoller({ ...process.env, ...handlerEnv }, options.dataDir, log, stops);
 
-  // The webhook handler runs in this process, configured exactly as its Lambda would be.
+  // The webhook and API handlers run in this process, configured exactly as their Lambdas would be.
   Object.assign(process.env, handlerEnv);
   const { handler: webhook } =
     require('../../functions/webhook') as typeof import('../../functions/webhook');
+  const { handler: apiHandler } =
+    require('../../functions/api') as typeof import('../../functions/api');
   const api = await startApiServer({
     port: options.port,
-    routes: { 'GET /webhook': webhook, 'POST /webhook': webhook },
+    routes: {
+      'GET /webhook': webhook,
+      'POST /webhook': webhook,
+      ...Object.fromEntries(API_ROUTES.map((route) => [route, apiHandler])),
+    },
   });
   stops.push(() => api.close());
 
   const info: LocalStackInfo = {
     webhookUrl: `${api.url}/webhook`,
     apiUrl: api.url,
+    ...(apiKeysOf(secrets.apiKeys)[0] ? { apiKey: apiKeysOf(secrets.apiKeys)[0] } : {}),
     verifyToken: secrets.verifyToken,
     appSecret: secrets.appSecret,
     secretsFile,

@@ -23,6 +23,9 @@ async function main(): Promise<void> {
       '',
       `  Webhook         ${i.webhookUrl}`,
       `  Verify token    ${i.verifyToken}`,
+      i.apiKey
+        ? `  API             ${i.apiUrl}   (Authorization: Bearer ${i.apiKey})`
+        : '  API             no key: add apiKeys to the secret file',
       `  App secret      ${i.appSecret}   (signs webhooks: X-Hub-Signature-256)`,
       `  Secret file     ${path(i.secretsFile)}   (same JSON shape as the Secrets Manager secret)`,
       `  Pages           ${i.pageIds.join(', ')}`,

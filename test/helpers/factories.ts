@@ -16,6 +16,7 @@ export const VERIFY_TOKEN = 'test-verify-token';
 export const PAGE_ID = '1111111111';
 export const OTHER_PAGE_ID = '2222222222';
 export const PAGE_TOKEN = 'EAAB-page-token-1111';
+export const API_KEY = 'test-api-key-0123456789abcdef';
 export const OTHER_PAGE_TOKEN = 'EAAB-page-token-2222';
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -29,6 +30,7 @@ export function secretDocument(overrides: Record<string, unknown> = {}) {
       [PAGE_ID]: { accessToken: PAGE_TOKEN },
       [OTHER_PAGE_ID]: { accessToken: OTHER_PAGE_TOKEN },
     },
+    apiKeys: { test: API_KEY },
     ...overrides,
   };
 }

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { PersonStore } from '../store/person-store';
+import type { PersonId } from '../store/table-definition';
+
+/** `{ loginId | psid | asid, reason? }`: exactly one identifier. */
+export const OptoutRequestSchema = z
+  .strictObject({
+    loginId: z.string().min(1).max(256).optional(),
+    psid: z.string().min(1).max(64).optional(),
+    asid: z.string().min(1).max(64).optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .refine((r) => [r.loginId, r.psid, r.asid].filter((v) => v !== undefined).length === 1, {
+    error: 'give exactly one of loginId, psid or asid',
+  });
+
+export type OptoutRequest = z.infer<typeof OptoutRequestSchema>;
+
+export function personOf(request: { loginId?: string; psid?: string; asid?: string }): PersonId {
+  if (request.loginId !== undefined) return { kind: 'login', id: request.loginId };
+  if (request.psid !== undefined) return { kind: 'psid', id: request.psid };
+  return { kind: 'asid', id: request.asid as string };
+}
+
+/**
+ * An opt-out asked for off Messenger (by phone, email, a settings page): the person is suppressed
+ * under every identifier linked to the one given, so no queued or future send reaches them
+ * through any Page. Returns every identifier now known to be suppressed.
+ */
+export async function optOut(
+  request: OptoutRequest,
+  people: PersonStore,
+  nowMs: number,
+): Promise<PersonId[]> {
+  const person = personOf(request);
+  await people.suppress(
+    person,
+    { source: 'api', reason: request.reason ?? 'requested_off_messenger' },
+    nowMs,
+  );
+  return (await people.identity(person)).ids;
+}
