@@ -4,27 +4,41 @@ import type {
   Context,
 } from 'aws-lambda';
 import { json } from '../shared/api/respond';
-import { handleApiRequest } from '../shared/api/router';
-import { documentClient } from '../shared/aws/clients';
+import { type ApiDeps, handleApiRequest } from '../shared/api/router';
+import { documentClient, sqsClient } from '../shared/aws/clients';
+import { enqueueJobs } from '../shared/aws/sqs-queue';
 import { retentionFromEnv } from '../shared/config';
-import { ENV, requireEnv } from '../shared/env';
+import { ENV, intFromEnv, requireEnv, stringFromEnv } from '../shared/env';
+import { permissionsClient } from '../shared/graph/permissions';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
+import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
 const env = process.env;
-const deps = {
+const tableName = requireEnv(env, ENV.tableName);
+const queueUrl = requireEnv(env, ENV.queueUrl);
+const retention = retentionFromEnv(env);
+const client = documentClient();
+const sqs = sqsClient();
+
+const deps: ApiDeps = {
   secrets: secretsSourceFromEnv(env),
-  people: new DynamoDbPersonStore(
-    documentClient(),
-    requireEnv(env, ENV.tableName),
-    retentionFromEnv(env),
-  ),
+  people: new DynamoDbPersonStore(client, tableName, retention),
+  messages: new DynamoDbMessageStore(client, tableName, retention),
+  permissions: permissionsClient({
+    baseUrl: stringFromEnv(env, ENV.graphApiUrl, 'https://graph.facebook.com'),
+    version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
+    timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
+  }),
+  enqueue: (jobs) => enqueueJobs(sqs, queueUrl, jobs),
+  client,
+  tableName,
   now: Date.now,
   log: logger,
 };
 
-/** The business's API: opt-outs (and later logins and follow-up messages), behind bearer keys. */
+/** The API: login events, opt-outs, follow-up messages, and Facebook's data deletion callback. */
 export const handler = async (
   event: APIGatewayProxyEventV2,
   context: Context,

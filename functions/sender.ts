@@ -7,6 +7,7 @@ import { sendApiClient } from '../shared/graph/send-api';
 import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/process-record';
 import { logger, loginIdTag, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
+import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
@@ -19,6 +20,7 @@ const doc = documentClient();
 const deps: ProcessDeps = {
   store: new DynamoDbOptinStore(doc, config.tableName, config.retention),
   people: new DynamoDbPersonStore(doc, config.tableName, config.retention),
+  messages: new DynamoDbMessageStore(doc, config.tableName, config.retention),
   secrets: secretsSourceFromEnv(process.env),
   firstMessages: config.firstMessages,
   send: sendApiClient(config.graph),

@@ -1,8 +1,12 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { type DeploymentConfig, loadDeploymentConfig } from './config';
 import { PipelineStack } from './pipeline-stack';
 
 const app = new App();
+// cdk-nag's AWS Solutions rules run on every synth: an unacknowledged error fails it. Findings are
+// acknowledged next to the resource they are about, with the reason, via Validations.acknowledge.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 
 let config: DeploymentConfig;
 try {

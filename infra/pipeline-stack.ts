@@ -1,4 +1,14 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Aws,
+  CfnOutput,
+  type CfnOutputProps,
+  CfnParameter,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -7,7 +17,10 @@ import type { FirstMessages } from '../shared/login-connect/first-message';
 import type { Settings } from '../shared/settings';
 import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { TABLE_DEFINITION } from '../shared/store/table-definition';
+import { AlarmTopic } from './constructs/alarm-topic';
 import { LcmFunction } from './constructs/lcm-function';
+import { Monitoring } from './constructs/monitoring';
+import { denyOtherSecretReaders } from './constructs/secret-readers';
 import { SendQueue } from './constructs/send-queue';
 import { WebhookApi } from './constructs/webhook-api';
 
@@ -30,10 +43,14 @@ export interface PipelineStackProps extends StackProps {
   readonly firstMessages: FirstMessages;
 }
 
-/** Webhook API → webhook Lambda → SQS → sender Lambda → DynamoDB, plus the secret both read. */
+/**
+ * Webhook API → webhook Lambda → SQS → sender Lambda → DynamoDB, plus the secret both read, and
+ * the alarms and dashboard that watch them.
+ */
 export class PipelineStack extends Stack {
   readonly webhookFn: LcmFunction;
   readonly senderFn: LcmFunction;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -68,20 +85,7 @@ export class PipelineStack extends Stack {
       consumerTimeout: Duration.seconds(settings.senderTimeoutSeconds),
       removalPolicy,
     });
-    const metaSecret = new secretsmanager.Secret(this, 'MetaSecret', {
-      description:
-        'Login Connect credentials. Put this JSON in: { "appSecret": "...", "verifyToken": "...", ' +
-        '"pages": { "<PAGE_ID>": { "accessToken": "..." } }, ' +
-        '"loginApp": { "appId": "...", "clientToken": "..." } }',
-      // A random verifyToken so the webhook can be subscribed before anything else is filled in.
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ appSecret: '', pages: {} }),
-        generateStringKey: 'verifyToken',
-        excludePunctuation: true,
-        passwordLength: 32,
-      },
-      removalPolicy,
-    });
+    const metaSecret = this.createMetaSecret(removalPolicy);
 
     // Functions: the webhook answers Facebook fast; the sender does the slow Send API calls.
     this.webhookFn = new LcmFunction(this, 'Webhook', {
@@ -129,33 +133,112 @@ export class PipelineStack extends Stack {
         reportBatchItemFailures: true,
         maxConcurrency: settings.senderMaxConcurrency,
       });
+    // Opt-in, because a deny that forgets the operator's role would hide the verify token from
+    // them (README, Configuring the Facebook app); without it, IAM alone decides, as usual.
+    if (settings.secretReaderArns.length > 0) {
+      denyOtherSecretReaders(metaSecret, [
+        this.webhookFn.role.roleArn,
+        this.senderFn.role.roleArn,
+        ...settings.secretReaderArns,
+      ]);
+    }
 
     // API: GET answers Facebook's subscription challenge, POST receives the events.
     const webhookApi = new WebhookApi(this, 'WebhookApi', {
       handler: this.webhookFn.fn,
       throttle: settings.webhookThrottle,
+      logRemovalPolicy: removalPolicy,
     });
 
-    // Outputs: what operators and the integration tests read after deploy.
-    new CfnOutput(this, STACK_OUTPUTS.webhookUrl, {
-      value: webhookApi.webhookUrl,
-      description: 'Callback URL to enter in the Meta app webhook settings',
+    // Monitoring: alarms to an SNS topic the operator subscribes to at deploy time, a dashboard.
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      email: this.alarmEmailParameter().valueAsString,
     });
-    new CfnOutput(this, STACK_OUTPUTS.tableName, {
-      value: table.tableName,
-      description: 'DynamoDB table of opt-ins, locks, suppressions and events',
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      topic: alarmTopic.topic,
+      webhookFn: this.webhookFn.fn,
+      senderFn: this.senderFn.fn,
+      queue: sendQueue.queue,
+      deadLetterQueue: sendQueue.deadLetterQueue,
+      apiStage: webhookApi.stage,
+      table,
+      thresholds: settings.alarms,
     });
-    new CfnOutput(this, STACK_OUTPUTS.queueUrl, {
-      value: sendQueue.queue.queueUrl,
-      description: 'Queue of opt-ins waiting for their first message',
+
+    // Outputs: what operators and the integration tests read after deploy. The record type makes
+    // every key of STACK_OUTPUTS need an output here.
+    const outputs: Record<keyof typeof STACK_OUTPUTS, CfnOutputProps> = {
+      webhookUrl: {
+        value: webhookApi.webhookUrl,
+        description: 'Callback URL to enter in the Meta app webhook settings',
+      },
+      tableName: {
+        value: table.tableName,
+        description: 'DynamoDB table of opt-ins, locks, suppressions and events',
+      },
+      queueUrl: {
+        value: sendQueue.queue.queueUrl,
+        description: 'Queue of opt-ins waiting for their first message',
+      },
+      deadLetterQueueUrl: {
+        value: sendQueue.deadLetterQueue.queueUrl,
+        description: 'Messages the sender gave up on: inspect, then redrive or delete',
+      },
+      secretArn: {
+        value: metaSecret.secretArn,
+        description: 'Secret to fill with the app secret, verify token and Page access tokens',
+      },
+      alarmTopicArn: {
+        value: alarmTopic.topic.topicArn,
+        description: 'SNS topic the alarms notify: subscribe more endpoints to it',
+      },
+      dashboardUrl: {
+        value:
+          `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}` +
+          `#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+        description: 'CloudWatch dashboard with the figures behind the alarms',
+      },
+    };
+    for (const [key, outputProps] of Object.entries(outputs)) {
+      new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], outputProps);
+    }
+  }
+
+  /** `cdk deploy --parameters AlarmEmail=ops@example.com`; later deploys keep the value. */
+  private alarmEmailParameter(): CfnParameter {
+    return new CfnParameter(this, 'AlarmEmail', {
+      type: 'String',
+      default: '',
+      allowedPattern: '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
+      constraintDescription: 'must be an email address, or empty for no subscription',
+      description: 'Email address that receives the alarms (confirm the subscription); empty: none',
     });
-    new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, {
-      value: sendQueue.deadLetterQueue.queueUrl,
-      description: 'Messages the sender gave up on: inspect, then redrive or delete',
+  }
+
+  /** The secret both functions read; its id must never change (a new id is a new, empty secret). */
+  private createMetaSecret(removalPolicy: RemovalPolicy): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'MetaSecret', {
+      description:
+        'Login Connect credentials. Put this JSON in: { "appSecret": "...", "verifyToken": "...", ' +
+        '"pages": { "<PAGE_ID>": { "accessToken": "..." } }, ' +
+        '"loginApp": { "appId": "...", "clientToken": "..." } }',
+      // A random verifyToken so the webhook can be subscribed before anything else is filled in.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ appSecret: '', pages: {} }),
+        generateStringKey: 'verifyToken',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+      removalPolicy,
     });
-    new CfnOutput(this, STACK_OUTPUTS.secretArn, {
-      value: metaSecret.secretArn,
-      description: 'Secret to fill with the app secret, verify token and Page access tokens',
+    Validations.of(secret.node.defaultChild as Construct).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Meta issues these values: the App Secret and Page access tokens are reset in the Meta ' +
+        'app dashboard, and the verify token must change in the webhook settings at the same ' +
+        'time, so no rotation Lambda can rotate them. The operator puts the new values; the ' +
+        'functions pick them up within secretsMaxAgeSeconds (README, Deploying).',
     });
+    return secret;
   }
 }

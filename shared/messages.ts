@@ -39,5 +39,17 @@ export const EventJobSchema = z.object({
 });
 export type EventJob = z.infer<typeof EventJobSchema>;
 
-export const QueueJobSchema = z.discriminatedUnion('kind', [OptinJobSchema, EventJobSchema]);
+/** A follow-up message accepted by the API; its content waits in the table under this id. */
+export const FollowupJobSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal('followup'),
+  id: z.string().min(1),
+});
+export type FollowupJob = z.infer<typeof FollowupJobSchema>;
+
+export const QueueJobSchema = z.discriminatedUnion('kind', [
+  OptinJobSchema,
+  EventJobSchema,
+  FollowupJobSchema,
+]);
 export type QueueJob = z.infer<typeof QueueJobSchema>;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource, type SqsEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,10 +13,15 @@ import { ENV } from '../../shared/env';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
+/** The CloudWatch namespace of the functions' metrics (Powertools EMF). */
+export const METRICS_NAMESPACE = 'LoginConnect';
+/** The `service` dimension every metric of the functions carries. */
+export const SERVICE_NAME = 'login-connect';
+
 /** Environment every function gets unless the caller sets the same name. */
 const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
-  POWERTOOLS_SERVICE_NAME: 'login-connect',
-  POWERTOOLS_METRICS_NAMESPACE: 'LoginConnect',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   // Stack traces point at the TypeScript sources instead of the minified bundle.
   NODE_OPTIONS: '--enable-source-maps',
 };
@@ -43,11 +49,13 @@ export interface LcmFunctionProps {
 
 /**
  * A project Lambda: Node 22 on arm64, X-Ray tracing, a bundled and minified handler with source
- * maps, and its own log group with a retention. Grants are made through the `bind*` methods, which
- * set the matching environment variable in the same call, so access and configuration cannot drift.
+ * maps, and its own log group with a retention. Its role starts with nothing but writing to that
+ * log group. Grants are made through the `bind*` methods, which set the matching environment
+ * variable in the same call, so access and configuration cannot drift.
  */
 export class LcmFunction extends Construct {
   readonly fn: NodejsFunction;
+  readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: LcmFunctionProps) {
@@ -60,6 +68,13 @@ export class LcmFunction extends Construct {
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
+    // An own role instead of the default one with AWSLambdaBasicExecutionRole, which may create
+    // and write any log group of the account: this one writes to its own log group only.
+    this.role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    this.logGroup.grantWrite(this.role);
+
     this.fn = new NodejsFunction(this, 'Function', {
       entry: path.join(REPO_ROOT, 'functions', `${props.entryName}.ts`),
       handler: 'handler',
@@ -71,6 +86,7 @@ export class LcmFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout,
+      role: this.role,
       logGroup: this.logGroup,
       environment: { ...DEFAULT_ENVIRONMENT, ...props.environment },
       bundling: {
@@ -84,6 +100,24 @@ export class LcmFunction extends Construct {
         externalModules: [],
         define: props.bundling?.define,
       },
+    });
+
+    // Active tracing has just added the X-Ray statement to the role's default policy.
+    const defaultPolicy = this.role.node.findChild('DefaultPolicy').node
+      .defaultChild as iam.CfnPolicy;
+    Validations.of(defaultPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource "*": X-Ray ' +
+        'supports no resource-level permissions for them. Every other statement of this ' +
+        'policy names its resource (asserted in test/infra/pipeline-stack.test.ts).',
+    });
+    Validations.of(this.fn.node.defaultChild as lambda.CfnFunction).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is chosen on purpose and is a supported Lambda runtime (Node.js 22 is an ' +
+        'LTS line maintained upstream until April 2027). The esbuild target is pinned to it ' +
+        'too; moving both to nodejs24.x is a change of its own, to be tested as such.',
     });
   }
 

@@ -17,14 +17,40 @@
  * `requireAppSecretProof: false`. Bodies may be JSON, form-encoded or multipart (`curl -F`), with
  * JSON-string fields (`recipient={"login_id":"…"}`) or bracket fields (`recipient[login_id]=…`).
  *
+ * Every rule below runs after the credential checks, the queued faults (which answer instead of
+ * them) and the parameter checks (recipient, messaging_type, tag, notification_type, message).
+ * "The person's window" of a PSID on a Page is open while now <= its latest user message + 24 h
+ * (the boundary instant included), on the emulator's clock.
+ *
  * Login Connect rules applied to `recipient.login_id`, in this order:
- *   opted out (control API)                          → 400 code 551
+ *   opted out (its loginId, or its linked PSID)      → 400 code 551
  *   no opt-in registered                             → 400 code 100 subcode 2018001
  *   another Page than the opt-in's / the locked one  → 400 code 100 (wording UNCONFIRMED)
  *   MESSAGE_TAG before the first message             → 400 code 100 (wording UNCONFIRMED)
- *   UPDATE/RESPONSE more than 24 h after the opt-in  → 400 code 10 subcode 2018278
+ *   first message, UPDATE/RESPONSE more than 24 h after the opt-in
+ *                                                    → 400 code 10 subcode 2018278
+ *   later message, UPDATE/RESPONSE more than 24 h after the opt-in and the linked PSID's window
+ *   is not open (no user message from it, or the last one more than 24 h ago)
+ *                                                    → 400 code 10 subcode 2018278
+ *   MESSAGE_TAG after the first message              → accepted at any time
  * A success is `{ recipient_id, message_id }`; recipient_id is a stable 16-digit fake PSID per
- * (login_id, Page). The first accepted message locks the login_id to its Page.
+ * (login_id, Page), "the linked PSID". The first accepted message locks the login_id to its Page.
+ * Every accepted login_id send makes its linked PSID known to that Page (see below), even one
+ * recorded through `deliverOnAbort`.
+ *
+ * Rules applied to `recipient.id` (a PSID), in this order:
+ *   opted out (that PSID, or a loginId whose linked PSID it is, on this Page)
+ *                                                    → 400 code 551
+ *   not known to the token's Page                    → 400 code 100 subcode 2018001
+ *   UPDATE/RESPONSE and the person's window is not open (no user message from that PSID to
+ *   this Page, or the last one more than 24 h ago)   → 400 code 10 subcode 2018278
+ *   MESSAGE_TAG (with a non-empty tag)               → accepted at any time
+ * PSIDs are Page-scoped: one is known to a Page once (a) the emulator answered it as the
+ * recipient_id of a login_id send through that Page, or (b) a user message from it to that Page
+ * was registered (control API). A PSID known only through (a) has no window until (b).
+ * A success is `{ recipient_id: <the PSID>, message_id }`.
+ * Other recipient kinds (user_ref, phone_number, tokens, post_id, comment_id) are accepted
+ * without checks; Graph omits recipient_id for user_ref and phone_number.
  *
  * Control API (JSON in and out; not part of Graph)
  * ------------------------------------------------
@@ -32,8 +58,15 @@
  *   POST   /_emulator/optins        { loginId, pageId, timestamp? }  → 201 the opt-in
  *            timestamp is epoch ms (default: now). Registering a loginId again replaces its
  *            timestamp and clears its lock and first-message state, like `reset_messenger_state`.
- *   POST   /_emulator/optouts       { loginId, pageId? }  → 201
- *            Later sends to that loginId (through that Page, or any Page) get code 551.
+ *   POST   /_emulator/optouts       { loginId, pageId? } | { psid, pageId? }  → 201 the opt-out
+ *            The person turns off messages: later sends (through that Page, or any Page) to that
+ *            loginId or its linked PSID, or to that PSID or the loginId it is linked to, get 551.
+ *   POST   /_emulator/user-messages { psid, pageId, timestamp? }  → 201 { psid, pageId,
+ *                                     lastMessageAt, windowClosesAt }
+ *            The person sent a message to the Page (as a `messages` webhook would tell us):
+ *            the PSID becomes known to that Page and its window runs to lastMessageAt + 24 h.
+ *            timestamp is epoch ms (default: now); the latest one wins: an older one is accepted
+ *            but does not move lastMessageAt back. psid is a string of digits (or a safe integer).
  *   POST   /_emulator/faults        { kind?, loginId?, pageId?, times?, status?, error?, delayMs?,
  *                                     body?, deliverOnAbort? }  → 201 the queued fault
  *            The next `times` (default 1) send requests that pass the credential checks and match
@@ -55,13 +88,18 @@
  *   POST   /_emulator/permissions   { userId, granted?, declined? }  → 201
  *            What GET /{version}/{userId}/permissions answers. Default: public_profile and
  *            user_messenger_contact granted.
- *   GET    /_emulator/messages      ?loginId=&pageId=  → 200 accepted messages, oldest first:
+ *   GET    /_emulator/messages      ?loginId=&psid=&pageId=  → 200 accepted messages, oldest first
+ *            (psid= matches sends to recipient.id, not login_id sends that answered that PSID):
  *            [{ messageId, pageId, recipient, messagingType, tag?, notificationType?, message,
  *               at (ISO), recipientId? }]
  *   GET    /_emulator/requests      → 200 every send request, accepted or refused, oldest first:
  *            [{ at, method, path, pageId?, recipient?, messagingType?, tokenIn?, status, outcome,
  *               error?, messageId?, faultId? }]  Tokens and proofs never appear.
- *   GET    /_emulator/state         → 200 { optins, locks, optouts, faults, permissions }
+ *   GET    /_emulator/state         → 200 { optins, locks, optouts, userMessages, psids, faults,
+ *                                            permissions }
+ *            userMessages: [{ psid, pageId, lastMessageAt, windowClosesAt }];
+ *            psids, the PSIDs known per Page: [{ psid, pageId, loginId? }] (loginId when it is a
+ *            login_id's linked PSID).
  *   POST   /_emulator/reset         → 200 { ok: true } and everything above is forgotten.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -112,10 +150,42 @@ export interface Optin {
   lockedAt?: number;
 }
 
-export interface Optout {
-  loginId: string;
+/** One person turning off messages, named by their login_id or by a PSID. */
+export type Optout = (
+  | { loginId: string; psid?: undefined }
+  | { psid: string; loginId?: undefined }
+) & {
   /** Only this Page is refused; all Pages when absent. */
   pageId?: string;
+};
+
+export type OptoutInput = (
+  | { loginId: string; psid?: undefined }
+  | { psid: string | number; loginId?: undefined }
+) & { pageId?: string | number };
+
+export interface UserMessageInput {
+  /** The person's PSID for `pageId`: digits, as in `sender.id` of a `messages` webhook. */
+  psid: string | number;
+  pageId: string | number;
+  /** Epoch ms the person sent it. @default now */
+  timestamp?: number;
+}
+
+/** The latest message a person sent to a Page, which opens their 24 h window. */
+export interface UserMessage {
+  psid: string;
+  pageId: string;
+  lastMessageAt: number;
+  /** The last instant (epoch ms) an UPDATE/RESPONSE to this PSID is accepted. */
+  windowClosesAt: number;
+}
+
+/** A PSID the Page knows; `loginId` when it is that login_id's linked PSID (its recipient_id). */
+export interface KnownPsid {
+  psid: string;
+  pageId: string;
+  loginId?: string;
 }
 
 export const FAULT_KINDS = [
@@ -207,6 +277,8 @@ export interface EmulatorState {
   optins: Optin[];
   locks: { loginId: string; pageId: string; lockedAt: number }[];
   optouts: Optout[];
+  userMessages: UserMessage[];
+  psids: KnownPsid[];
   faults: Fault[];
   permissions: Required<PermissionsInput>[];
 }
@@ -355,9 +427,26 @@ const OptinInputSchema = z.strictObject({
   timestamp: z.int().nonnegative().optional(),
 });
 
-const OptoutInputSchema = z.strictObject({
-  loginId: z.string().min(1),
-  pageId: z.union([z.string().min(1), z.int().positive().transform(String)]).optional(),
+const PageIdSchema = z.union([z.string().min(1), z.int().positive().transform(String)]);
+const PsidSchema = z.union([
+  z.string().regex(/^\d+$/, 'must be a string of digits'),
+  z.int().positive().transform(String),
+]);
+
+const OptoutInputSchema = z
+  .strictObject({
+    loginId: z.string().min(1).optional(),
+    psid: PsidSchema.optional(),
+    pageId: PageIdSchema.optional(),
+  })
+  .refine((o) => (o.loginId === undefined) !== (o.psid === undefined), {
+    message: 'needs exactly one of loginId, psid',
+  });
+
+const UserMessageInputSchema = z.strictObject({
+  psid: PsidSchema,
+  pageId: PageIdSchema,
+  timestamp: z.int().nonnegative().optional(),
 });
 
 const PermissionsInputSchema = z.strictObject({
@@ -389,6 +478,12 @@ function fakePsid(pageId: string, key: string): string {
   const n = BigInt(`0x${hash.slice(0, 16)}`);
   return (10n ** 15n + (n % (9n * 10n ** 15n))).toString();
 }
+
+/** The PSID answered as recipient_id for a login_id sent to through a Page. */
+const linkedPsid = (pageId: string, loginId: string) => fakePsid(pageId, `login_id:${loginId}`);
+
+/** Map key of a (Page, PSID) pair: PSIDs are Page-scoped. */
+const psidKey = (pageId: string, psid: string) => `${pageId}/${psid}`;
 
 const fbtraceId = () => randomBytes(8).toString('base64url');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -607,6 +702,10 @@ export class GraphEmulator {
   private readonly onRequest: GraphEmulatorOptions['onRequest'];
   private readonly optins = new Map<string, Optin>();
   private optouts: Optout[] = [];
+  /** By psidKey: the latest user message of each PSID to each Page. */
+  private readonly userMessages = new Map<string, UserMessage>();
+  /** By psidKey: the PSIDs each Page knows. */
+  private readonly psids = new Map<string, KnownPsid>();
   private faults: Fault[] = [];
   private sent: RecordedMessage[] = [];
   private seen: RecordedRequest[] = [];
@@ -672,11 +771,37 @@ export class GraphEmulator {
     return { ...optin };
   }
 
-  /** The person turns off messages (from one Page, or all Pages): later sends get code 551. */
-  registerOptout(input: Optout): Optout {
-    const optout: Optout = parseInput(OptoutInputSchema, input, 'optout');
+  /**
+   * The person turns off messages (from one Page, or all Pages): later sends to that login_id or
+   * PSID, and to the identifier linked to it, get code 551.
+   */
+  registerOptout(input: OptoutInput): Optout {
+    const { loginId, psid, pageId } = parseInput(OptoutInputSchema, input, 'optout');
+    const who = loginId !== undefined ? { loginId } : { psid: psid ?? '' };
+    const optout: Optout = { ...who, ...(pageId !== undefined ? { pageId } : {}) };
     this.optouts.push(optout);
     return { ...optout };
+  }
+
+  /**
+   * The person sent a message to the Page: the PSID becomes known to it and may get UPDATE and
+   * RESPONSE messages for 24 h from the latest such message (an older one does not move it back).
+   */
+  registerUserMessage(input: UserMessageInput): UserMessage {
+    const { psid, pageId, timestamp } = parseInput(UserMessageInputSchema, input, 'userMessage');
+    const at = timestamp ?? this.now();
+    const key = psidKey(pageId, psid);
+    const previous = this.userMessages.get(key);
+    const lastMessageAt = Math.max(at, previous?.lastMessageAt ?? at);
+    const entry: UserMessage = {
+      psid,
+      pageId,
+      lastMessageAt,
+      windowClosesAt: lastMessageAt + DAY_MS,
+    };
+    this.userMessages.set(key, entry);
+    if (!this.psids.has(key)) this.psids.set(key, { psid, pageId });
+    return { ...entry };
   }
 
   /** Queues a fault for the next matching send request(s); see the file comment. */
@@ -733,12 +858,16 @@ export class GraphEmulator {
     return structuredClone(entry);
   }
 
-  /** Accepted messages, oldest first, optionally for one login_id and/or Page. */
-  messages(filter: { loginId?: string; pageId?: string } = {}): RecordedMessage[] {
+  /**
+   * Accepted messages, oldest first, optionally for one login_id, one PSID (sends to
+   * `recipient.id` only) and/or one Page.
+   */
+  messages(filter: { loginId?: string; psid?: string; pageId?: string } = {}): RecordedMessage[] {
     return structuredClone(
       this.sent.filter(
         (m) =>
           (filter.loginId === undefined || m.recipient.login_id === filter.loginId) &&
+          (filter.psid === undefined || m.recipient.id === filter.psid) &&
           (filter.pageId === undefined || m.pageId === filter.pageId),
       ),
     );
@@ -759,15 +888,19 @@ export class GraphEmulator {
           : [{ loginId: o.loginId, pageId: o.pageId, lockedAt: o.lockedAt }],
       ),
       optouts: this.optouts,
+      userMessages: [...this.userMessages.values()],
+      psids: [...this.psids.values()],
       faults: this.faults,
       permissions: [...this.permissions.values()],
     });
   }
 
-  /** Forgets opt-ins, locks, opt-outs, faults, permissions and records. */
+  /** Forgets opt-ins, locks, opt-outs, user messages, known PSIDs, faults, permissions, records. */
   reset(): void {
     this.optins.clear();
     this.optouts = [];
+    this.userMessages.clear();
+    this.psids.clear();
     this.faults = [];
     this.sent = [];
     this.seen = [];
@@ -980,23 +1113,30 @@ export class GraphEmulator {
       ...(typeof notificationType === 'string' ? { notificationType } : {}),
       message,
     };
+    const psid = recipient.id;
+    if (psid !== undefined) {
+      if (this.optedOut(pageId, { psid })) return REFUSE.unavailable();
+      if (!this.psids.has(psidKey(pageId, psid))) return REFUSE.noUser();
+      // Tags are accepted at any time (and any non-empty tag; see above).
+      if (messagingType !== 'MESSAGE_TAG' && !this.windowOpen(pageId, psid)) {
+        return REFUSE.window();
+      }
+      return { ...base, recipientId: psid, firstMessage: false };
+    }
     const loginId = recipient.login_id;
     if (loginId === undefined) {
-      // PSIDs and the other recipient kinds are accepted as they are: the emulator has no record
-      // of the people behind them. Graph omits recipient_id for user_ref and phone_number.
+      // The other recipient kinds are accepted as they are: the emulator has no record of the
+      // people behind them. Graph omits recipient_id for user_ref and phone_number.
       const [[kind, value] = ['', '']] = Object.entries(recipient);
       const recipientId =
-        kind === 'id'
-          ? value
-          : kind === 'user_ref' || kind === 'phone_number'
-            ? undefined
-            : fakePsid(pageId, `${kind}:${value}`);
+        kind === 'user_ref' || kind === 'phone_number'
+          ? undefined
+          : fakePsid(pageId, `${kind}:${value}`);
       return { ...base, ...(recipientId ? { recipientId } : {}), firstMessage: false };
     }
 
-    if (this.optouts.some((o) => o.loginId === loginId && (o.pageId ?? pageId) === pageId)) {
-      return REFUSE.unavailable();
-    }
+    const linked = linkedPsid(pageId, loginId);
+    if (this.optedOut(pageId, { loginId, psid: linked })) return REFUSE.unavailable();
     const optin = this.optins.get(loginId);
     if (!optin) return REFUSE.noUser();
     // A login_id is derived from one Page (HMAC of umc_<ASID>_<app>_<page>), and the first
@@ -1004,12 +1144,37 @@ export class GraphEmulator {
     if (optin.pageId !== pageId) return REFUSE.locked();
     const firstMessage = optin.lockedAt === undefined;
     if (firstMessage && messagingType === 'MESSAGE_TAG') return REFUSE.tagFirst();
-    // The emulator has no user messages, so the only standard window is the opt-in's 24 h; tagged
-    // messages after the first one are accepted at any time (FAQ).
-    if (messagingType !== 'MESSAGE_TAG' && this.now() > optin.windowClosesAt) {
+    // The first message has the opt-in's 24 h only. Later ones also have the person's window: a
+    // reply from the linked PSID re-opens it. Tagged messages after the first one are accepted at
+    // any time (FAQ).
+    if (
+      messagingType !== 'MESSAGE_TAG' &&
+      this.now() > optin.windowClosesAt &&
+      (firstMessage || !this.windowOpen(pageId, linked))
+    ) {
       return REFUSE.window();
     }
-    return { ...base, loginId, recipientId: fakePsid(pageId, `login_id:${loginId}`), firstMessage };
+    return { ...base, loginId, recipientId: linked, firstMessage };
+  }
+
+  /**
+   * The person turned off messages from this Page: an opt-out names them by login_id or PSID, and
+   * a login_id and its linked PSID are the same person (the same thread).
+   */
+  private optedOut(pageId: string, who: { loginId?: string; psid: string }): boolean {
+    return this.optouts.some(
+      (o) =>
+        (o.pageId ?? pageId) === pageId &&
+        (o.loginId !== undefined
+          ? o.loginId === who.loginId || linkedPsid(pageId, o.loginId) === who.psid
+          : o.psid === who.psid),
+    );
+  }
+
+  /** The person's 24 h window from their last message to this Page is open now. */
+  private windowOpen(pageId: string, psid: string): boolean {
+    const last = this.userMessages.get(psidKey(pageId, psid));
+    return last !== undefined && this.now() <= last.windowClosesAt;
   }
 
   private commit(pageId: string, plan: SendPlan): RecordedMessage {
@@ -1017,6 +1182,11 @@ export class GraphEmulator {
     if (plan.loginId !== undefined && plan.firstMessage) {
       const optin = this.optins.get(plan.loginId);
       if (optin) optin.lockedAt = at;
+    }
+    if (plan.loginId !== undefined && plan.recipientId !== undefined) {
+      // The Page now knows the person behind the login_id under this PSID.
+      const psid = plan.recipientId;
+      this.psids.set(psidKey(pageId, psid), { psid, pageId, loginId: plan.loginId });
     }
     const recorded: RecordedMessage = {
       messageId: `m_${randomBytes(24).toString('base64url')}`,
@@ -1102,7 +1272,9 @@ export class GraphEmulator {
         case 'POST /optins':
           return writeJson(res, 201, this.registerOptin(body as OptinInput));
         case 'POST /optouts':
-          return writeJson(res, 201, this.registerOptout(body as Optout));
+          return writeJson(res, 201, this.registerOptout(body as OptoutInput));
+        case 'POST /user-messages':
+          return writeJson(res, 201, this.registerUserMessage(body as UserMessageInput));
         case 'POST /faults':
           return writeJson(res, 201, this.addFault(body as FaultInput));
         case 'DELETE /faults':
@@ -1115,6 +1287,7 @@ export class GraphEmulator {
             200,
             this.messages({
               ...(query.has('loginId') ? { loginId: query.get('loginId') ?? '' } : {}),
+              ...(query.has('psid') ? { psid: query.get('psid') ?? '' } : {}),
               ...(query.has('pageId') ? { pageId: query.get('pageId') ?? '' } : {}),
             }),
           );
@@ -1134,6 +1307,7 @@ export class GraphEmulator {
       '/health',
       '/optins',
       '/optouts',
+      '/user-messages',
       '/faults',
       '/permissions',
       '/messages',

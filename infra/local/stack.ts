@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { apiKeysOf } from '../../shared/api/auth';
-import { API_ROUTES } from '../../shared/api/routes';
+import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api/routes';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
 import { maxReceiveCountFor } from '../../shared/login-connect/retry';
 import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
@@ -254,7 +254,7 @@ async function start(
     routes: {
       'GET /webhook': webhook,
       'POST /webhook': webhook,
-      ...Object.fromEntries(API_ROUTES.map((route) => [route, apiHandler])),
+      ...Object.fromEntries([...API_ROUTES, ...PUBLIC_ROUTES].map((route) => [route, apiHandler])),
     },
   });
   stops.push(() => api.close());

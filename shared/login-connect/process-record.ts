@@ -1,8 +1,10 @@
 import type { SQSRecord } from 'aws-lambda';
 import { type EventJob, type QueueJob, QueueJobSchema } from '../messages';
-import type { OptinStore } from '../store/optin-store';
+import type { MessageStore } from '../store/message-store';
+import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
 import { type DeliverDeps, type DeliverResult, deliverFirstMessage } from './deliver';
+import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent } from './handle-event';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
@@ -16,9 +18,10 @@ export interface SenderMetrics {
   milliseconds(name: string, value: number): void;
 }
 
-export interface ProcessDeps extends DeliverDeps {
+export interface ProcessDeps extends DeliverDeps, FollowupDeps {
   store: OptinStore;
   people: PersonStore;
+  messages: MessageStore;
   /** Hides the message for `seconds` so SQS redelivers it then. */
   defer(receiptHandle: string, seconds: number): Promise<void>;
   log: SenderLog;
@@ -53,6 +56,15 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   }
   if (job.value.kind === 'event') {
     await recordEvent(job.value, deps);
+    return;
+  }
+  if (job.value.kind === 'followup') {
+    const result = await deliverFollowup(job.value, deps);
+    reportFollowup(result, { sqsMessageId: record.messageId, trackingId: job.value.id }, deps);
+    if (result.result === 'retry') {
+      await deps.defer(record.receiptHandle, result.delaySeconds);
+      throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
+    }
     return;
   }
   const context = {
@@ -133,11 +145,7 @@ const END_METRIC = {
 
 function report(result: DeliverResult, context: Record<string, unknown>, deps: ProcessDeps): void {
   const failure = 'failure' in result && result.failure ? result.failure : undefined;
-  if (failure) {
-    deps.metrics.count('SendError', 1, {
-      code: String(failure.code ?? failure.network ?? failure.httpStatus ?? 'unknown'),
-    });
-  }
+  if (failure) countSendError(failure, deps);
   const error = failure && {
     kind: failure.kind,
     code: failure.code,
@@ -203,4 +211,51 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
       });
       return;
   }
+}
+
+function reportFollowup(
+  result: FollowupResult,
+  context: Record<string, unknown>,
+  deps: ProcessDeps,
+): void {
+  const failure = 'failure' in result ? result.failure : undefined;
+  if (failure) countSendError(failure, deps);
+  if (failure?.kind === 'token_invalid') deps.metrics.count('PageTokenInvalid');
+  switch (result.result) {
+    case 'sent':
+      deps.metrics.count('FollowupSent');
+      deps.log.info('follow-up sent', { ...context, messageId: result.messageId });
+      return;
+    case 'ended':
+      deps.metrics.count('FollowupNotSent');
+      deps.log.warn('follow-up not sent', {
+        ...context,
+        status: result.status,
+        reason: result.reason,
+        code: failure?.code,
+      });
+      return;
+    case 'skipped':
+      deps.log.info('follow-up already handled', { ...context, reason: result.reason });
+      return;
+    case 'retry':
+      deps.metrics.count('SendRetryScheduled');
+      deps.log.info('follow-up will be tried again', {
+        ...context,
+        delaySeconds: result.delaySeconds,
+        reason: result.reason,
+      });
+      return;
+  }
+}
+
+/**
+ * A failed Send API call, counted twice: in total (the alarm's error rate; alarms cannot SEARCH
+ * across dimensions) and by code (the dashboard's breakdown).
+ */
+function countSendError(failure: AttemptError, deps: ProcessDeps): void {
+  deps.metrics.count('SendError');
+  deps.metrics.count('SendError', 1, {
+    code: String(failure.code ?? failure.network ?? failure.httpStatus ?? 'unknown'),
+  });
 }

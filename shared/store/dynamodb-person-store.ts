@@ -1,5 +1,6 @@
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -7,6 +8,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Recipient, RecipientState } from '../login-connect/followup-policy';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
 import type { Retention } from './dynamodb-optin-store';
 import type {
@@ -258,6 +260,127 @@ export class DynamoDbPersonStore implements PersonStore {
     // A person suppressed under one identifier is suppressed under all of them.
     const suppression = await this.suppressionOf(psid);
     if (suppression) await this.suppress(psid, suppression, nowMs);
+  }
+
+  async recipientState(to: Recipient): Promise<RecipientState> {
+    let psid = to.psid;
+    const state: RecipientState = {};
+    if (to.loginId !== undefined) {
+      const login: PersonId = { kind: 'login', id: to.loginId };
+      const [items, links] = await Promise.all([
+        this.getMany([keys.optin(to.loginId), keys.lock(to.loginId), keys.suppression(login)]),
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :link)',
+            ExpressionAttributeValues: { ':pk': personKey(login), ':link': 'LINK#PSID#' },
+            ConsistentRead: true,
+          }),
+        ),
+      ]);
+      const [optin, lock, suppression] = items;
+      if (optin) {
+        state.firstMessage = {
+          status: String(optin.status),
+          pageId: String(optin.pageId),
+          optinAtMs: Date.parse(String(optin.optinAt)),
+        };
+      }
+      if (lock) state.lockedPageId = String(lock.pageId);
+      if (suppression)
+        state.suppressed = {
+          source: String(suppression.source),
+          reason: String(suppression.reason),
+        };
+      const linked = links.Items?.[0];
+      if (linked) psid = String(linked.sk).slice('LINK#PSID#'.length);
+    }
+    if (psid !== undefined) {
+      state.psid = psid;
+      const [profile, suppression] = await this.getMany([
+        keys.profile(psid),
+        keys.suppression({ kind: 'psid', id: psid }),
+      ]);
+      if (profile) {
+        state.profile = {
+          pageId: String(profile.pageId),
+          ...(typeof profile.lastUserMessageAt === 'string'
+            ? { lastUserMessageAtMs: Date.parse(profile.lastUserMessageAt) }
+            : {}),
+        };
+      }
+      if (suppression && !state.suppressed)
+        state.suppressed = {
+          source: String(suppression.source),
+          reason: String(suppression.reason),
+        };
+    }
+    return state;
+  }
+
+  async erase(person: PersonId): Promise<number> {
+    const { ids } = await this.identity(person);
+    const doomed = new Map<string, Ref>();
+    const add = (key: Ref) => doomed.set(`${key.pk}|${key.sk}`, { pk: key.pk, sk: key.sk });
+    const refs: Ref[] = [];
+    for (const id of ids) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': personKey(id) },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          add(item as Ref);
+          if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
+          if (item.ref && (item.ref as Ref).pk.startsWith('OUT#')) refs.push(item.ref as Ref);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    // Follow-up messages live outside the person's partitions; their pointers lead to them.
+    for (let i = 0; i < refs.length; i += 100) {
+      const batch = refs.slice(i, i + 100);
+      const { Responses } = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch } } }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) {
+        add(item as Ref);
+        if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
+      }
+    }
+    const all = [...doomed.values()];
+    for (let i = 0; i < all.length; i += 25) {
+      let requests = all.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 8) throw new Error('DynamoDB kept refusing deletes');
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length > 0)
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+    return all.length;
+  }
+
+  /** Reads items by key, strongly consistent, in the order asked (undefined where missing). */
+  private async getMany(
+    keyList: Array<{ pk: string; sk: string }>,
+  ): Promise<Array<Record<string, unknown> | undefined>> {
+    const { Responses } = await this.client.send(
+      new BatchGetCommand({
+        RequestItems: { [this.tableName]: { Keys: keyList, ConsistentRead: true } },
+      }),
+    );
+    const found = Responses?.[this.tableName] ?? [];
+    return keyList.map((key) => found.find((item) => item.pk === key.pk && item.sk === key.sk));
   }
 
   async applyReceipt(receipt: {

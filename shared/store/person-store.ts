@@ -1,3 +1,4 @@
+import type { Recipient, RecipientState } from '../login-connect/followup-policy';
 import type { PersonId } from './table-definition';
 
 /** Who asked not to be messaged: Facebook (a send error), the person (STOP), or the business (API). */
@@ -41,6 +42,14 @@ export interface PersonStore {
     message: { psid: string; pageId: string; atMs: number; priorLoginId?: string },
     nowMs: number,
   ): Promise<void>;
+  /**
+   * Deletes every record tied to the person: each linked identifier's partition (opt-ins, locks,
+   * suppressions, links, profile, events) and the messages and `mid` pointers they reference.
+   * Returns how many items were deleted.
+   */
+  erase(person: PersonId): Promise<number>;
+  /** What the follow-up rules need to know about a recipient (strongly consistent reads). */
+  recipientState(to: Recipient): Promise<RecipientState>;
   /** Marks what was sent to `psid` as delivered/read up to the watermark, or by `mids`. Returns how many changed. */
   applyReceipt(receipt: {
     psid?: string;

@@ -47,6 +47,8 @@ export const keys = {
     pk: personKey(person),
     sk: `MSG#${trackingId}`,
   }),
+  /** A follow-up message: what to send, to whom, and what became of it. */
+  outbound: (id: string) => ({ pk: `OUT#${id}`, sk: 'MESSAGE' }),
   /** From a Messenger message id (`mid`) to the item that tracks it. */
   mid: (mid: string) => ({ pk: `MID#${mid}`, sk: 'MID' }),
   /** Webhook events not handled, kept for a while under the person (PSID) or the Page. */
@@ -54,6 +56,8 @@ export const keys = {
     pk: owner.psid ? `PSID#${owner.psid}` : `PAGE#${owner.pageId ?? 'unknown'}`,
     sk: `EVENT#${sortKey}`,
   }),
+  /** The status of a data deletion request, by its confirmation code (holds no personal data). */
+  deletion: (code: string) => ({ pk: `DELETION#${code}`, sk: 'DELETION' }),
   /** Queue messages the sender could not read: one partition, to list them all. */
   rejected: (sortKey: string) => ({ pk: 'QUEUE#REJECTED', sk: sortKey }),
 };

@@ -74,6 +74,33 @@ describe('loadDeploymentConfig()', () => {
     expect(() => loadDeploymentConfig(app)).toThrow(/sendRetryBase/);
   });
 
+  it('defaults the alarm thresholds and leaves the secret to IAM', () => {
+    const { settings } = loadDeploymentConfig(new App());
+
+    expect(settings.alarms).toEqual({ senderErrorRatePercent: 20, webhookServerErrorCount: 1 });
+    expect(settings.secretReaderArns).toEqual([]);
+  });
+
+  it('names a secret reader that is not an IAM role, user or root ARN', () => {
+    const app = new App({
+      context: {
+        loginConnect: {
+          secretReaderArns: ['arn:aws:iam::123456789012:role/Ops', 'arn:aws:sts::1:assumed-role/x'],
+        },
+      },
+    });
+
+    expect(() => loadDeploymentConfig(app)).toThrow(
+      /loginConnect\.secretReaderArns\[1\]: must be an IAM role, user or root ARN/,
+    );
+  });
+
+  it('refuses an error-rate alarm threshold above 100 %', () => {
+    const app = new App({ context: { loginConnect: { alarms: { senderErrorRatePercent: 120 } } } });
+
+    expect(() => loadDeploymentConfig(app)).toThrow(/loginConnect\.alarms\.senderErrorRatePercent/);
+  });
+
   it('parses settings given as a JSON string, as `cdk -c` passes them', () => {
     const app = new App({ context: { loginConnect: '{"senderTimeoutSeconds":60}' } });
 

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, CfnResource, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { maxReceiveCountFor } from '../../infra/constructs/send-queue';
 import { PipelineStack } from '../../infra/pipeline-stack';
 import { ENV } from '../../shared/env';
@@ -32,6 +33,7 @@ const stack = new PipelineStack(app, 'Test', {
     sendRetryMaxSeconds: 1800,
     secretsMaxAgeSeconds: 120,
     webhookThrottle: { rateLimit: 50, burstLimit: 120 },
+    alarms: { senderErrorRatePercent: 35, webhookServerErrorCount: 5 },
   }),
   firstMessages,
 });
@@ -42,9 +44,11 @@ const assemblyDir = app.synth().directory;
 // selected for it), so it costs no esbuild run. parseSettings refuses such a policy; the construct
 // is given it directly to prove its own guard.
 const throwawayApp = new App({ context: { ...cdkJson.context, [BUNDLING_STACKS]: [] } });
+const OPS_ROLE =
+  'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Ops_*';
 const throwawayStack = new PipelineStack(throwawayApp, 'Throwaway', {
   settings: {
-    ...parseSettings({ destroyOnRemoval: true }),
+    ...parseSettings({ destroyOnRemoval: true, secretReaderArns: [OPS_ROLE] }),
     sendRetryBaseSeconds: 1,
     sendRetryMaxSeconds: 1,
   },
@@ -57,6 +61,30 @@ const SENDER_FN = stack.getLogicalId(stack.senderFn.fn.node.defaultChild as CfnF
 const TABLE = Match.stringLikeRegexp('^Table');
 const QUEUE = Match.stringLikeRegexp('^SendQueue');
 const SECRET = Match.stringLikeRegexp('^MetaSecret');
+const TOPIC = { Ref: expect.stringMatching(/^AlarmTopic[0-9A-F]{8}$/) };
+const ALARMS = template.findResources('AWS::CloudWatch::Alarm');
+
+/** The one alarm whose construct id is `id` (logical ids carry a hash suffix). */
+function alarm(id: string): Record<string, unknown> {
+  const matches = Object.entries(ALARMS).filter(([logicalId]) =>
+    new RegExp(`^Monitoring${id}[0-9A-F]{8}$`).test(logicalId),
+  );
+  expect(matches).toHaveLength(1);
+  return matches[0]?.[1].Properties;
+}
+
+/** An `Fn::Join` as text, each token written as `<token>`: enough to read a dashboard body. */
+function joinedText(value: { 'Fn::Join': [string, unknown[]] }): string {
+  const [separator, parts] = value['Fn::Join'];
+  return parts.map((part) => (typeof part === 'string' ? part : '<token>')).join(separator);
+}
+
+/** The role of a function, as synthesized. */
+function roleOf(fnLogicalId: string): { logicalId: string; properties: Record<string, unknown> } {
+  const role = template.findResources('AWS::Lambda::Function')[fnLogicalId]?.Properties.Role;
+  const logicalId: string = role['Fn::GetAtt'][0];
+  return { logicalId, properties: template.findResources('AWS::IAM::Role')[logicalId]?.Properties };
+}
 
 /** All IAM actions granted to a function's role, flattened. */
 function actionsOf(fnLogicalId: string): string[] {
@@ -189,13 +217,44 @@ describe('PipelineStack', () => {
 
     it('logs each function to its own log group kept for a month, with no retention helper Lambda', () => {
       template.resourceCountIs('AWS::Lambda::Function', 2);
-      template.resourceCountIs('AWS::Logs::LogGroup', 2);
+      // One per function, one for the API's access log.
+      template.resourceCountIs('AWS::Logs::LogGroup', 3);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       const fns = template.findResources('AWS::Lambda::Function');
+      expect(fns[WEBHOOK_FN]?.Properties.LoggingConfig.LogGroup).toEqual({
+        Ref: expect.stringMatching(/^WebhookLogGroup/),
+      });
+      expect(fns[SENDER_FN]?.Properties.LoggingConfig.LogGroup).toEqual({
+        Ref: expect.stringMatching(/^SenderLogGroup/),
+      });
+    });
+
+    it('gives the function roles no AWS managed policy', () => {
       for (const id of [WEBHOOK_FN, SENDER_FN]) {
-        expect(fns[id]?.Properties.LoggingConfig.LogGroup).toEqual({
-          Ref: expect.stringMatching(/LogGroup/),
+        expect(roleOf(id).properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+
+    it('lets each function write logs to its own log group only', () => {
+      for (const [id, logGroup] of [
+        [WEBHOOK_FN, /^WebhookLogGroup/],
+        [SENDER_FN, /^SenderLogGroup/],
+      ] as const) {
+        const policies = template.findResources('AWS::IAM::Policy', {
+          Properties: { Roles: [{ Ref: roleOf(id).logicalId }] },
         });
+        const logStatements = Object.values(policies)
+          .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+          .filter((statement) =>
+            [statement.Action].flat().some((a: string) => a.startsWith('logs:')),
+          );
+        expect(logStatements).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(logGroup), 'Arn'] },
+          },
+        ]);
       }
     });
 
@@ -348,6 +407,25 @@ describe('PipelineStack', () => {
       });
     });
 
+    it('writes a JSON access log of each request without query strings, headers or bodies', () => {
+      const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+      const settings = stage?.Properties.AccessLogSettings;
+      expect(settings.DestinationArn).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^WebhookApiAccessLogGroup/), 'Arn'],
+      });
+
+      const format = JSON.parse(settings.Format);
+      expect(format).toMatchObject({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+      });
+      // The handshake's query string carries the verify token; headers carry the signature.
+      expect(settings.Format).not.toMatch(/querystring|header|body|\$input|\$context\.path/i);
+    });
+
     it('throttles the auto-deployed default stage with the configured limits', () => {
       template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
       template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -359,7 +437,7 @@ describe('PipelineStack', () => {
   });
 
   describe('outputs', () => {
-    it('exports the five outputs operators and tests read, each described', () => {
+    it('exports every output operators and tests read, each described', () => {
       const outputs = template.findOutputs('*');
       expect(Object.keys(outputs).sort()).toEqual(Object.values(STACK_OUTPUTS).sort());
       for (const output of Object.values(outputs)) {
@@ -389,10 +467,334 @@ describe('PipelineStack', () => {
         Value: { Ref: Match.stringLikeRegexp('^SendDeadLetterQueue') },
       });
       template.hasOutput(STACK_OUTPUTS.secretArn, { Value: { Ref: SECRET } });
+      template.hasOutput(STACK_OUTPUTS.alarmTopicArn, {
+        Value: { Ref: Match.stringLikeRegexp('^AlarmTopic[0-9A-F]{8}$') },
+      });
+    });
+
+    it('links the CloudWatch console page of the dashboard', () => {
+      template.hasOutput(STACK_OUTPUTS.dashboardUrl, {
+        Value: {
+          'Fn::Join': [
+            '',
+            [
+              'https://console.aws.amazon.com/cloudwatch/home?region=',
+              { Ref: 'AWS::Region' },
+              '#dashboards:name=',
+              { Ref: Match.stringLikeRegexp('^MonitoringDashboard') },
+            ],
+          ],
+        },
+      });
     });
   });
 
-  describe('with destroyOnRemoval and an aggressive retry policy', () => {
+  describe('monitoring', () => {
+    it('notifies the alarm topic of every alarm firing and clearing, and ignores missing data', () => {
+      expect(Object.keys(ALARMS)).toHaveLength(7);
+      for (const { Properties } of Object.values(ALARMS)) {
+        expect(Properties).toMatchObject({
+          AlarmActions: [TOPIC],
+          OKActions: [TOPIC],
+          TreatMissingData: 'notBreaching',
+        });
+        // What it means and what to do: a few sentences, not a title.
+        expect(Properties.AlarmDescription.length).toBeGreaterThan(150);
+      }
+    });
+
+    it('alarms as soon as the dead-letter queue holds a message', () => {
+      expect(alarm('DeadLetterQueueNotEmpty')).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [expect.stringMatching(/^SendDeadLetterQueue/), 'QueueName'] },
+          },
+        ],
+        Statistic: 'Maximum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+      });
+    });
+
+    it.each(['OptinExpired', 'PageTokenInvalid', 'WebhookErrors'])(
+      'alarms on a single %s in five minutes',
+      (metricName) => {
+        expect(alarm(metricName)).toMatchObject({
+          Namespace: 'LoginConnect',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'login-connect' }],
+          Statistic: 'Sum',
+          Period: 300,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          Threshold: 1,
+          EvaluationPeriods: 1,
+        });
+      },
+    );
+
+    it('alarms when the Send API error rate stays above the configured percent for 15 minutes', () => {
+      const properties = alarm('SenderErrorRate');
+      expect(properties).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 35,
+        EvaluationPeriods: 3,
+      });
+      const queries = properties.Metrics as {
+        Id: string;
+        Expression?: string;
+        MetricStat?: { Metric: { MetricName: string; Dimensions: unknown }; Stat: string };
+        ReturnData?: boolean;
+      }[];
+      expect(queries.find((query) => query.ReturnData)?.Expression).toBe(
+        'IF(attempts > 0, 100 * FILL(errors, 0) / attempts, 0)',
+      );
+      expect(queries.find((query) => query.Id === 'attempts')?.Expression).toBe(
+        'FILL(errors, 0) + FILL(sent, 0)',
+      );
+      // Alarms refuse SEARCH: the errors are the SendError total the sender emits per service.
+      for (const [id, metricName] of [
+        ['errors', 'SendError'],
+        ['sent', 'FirstMessageSent'],
+      ]) {
+        expect(queries.find((query) => query.Id === id)?.MetricStat).toMatchObject({
+          Metric: {
+            MetricName: metricName,
+            Dimensions: [{ Name: 'service', Value: 'login-connect' }],
+          },
+          Stat: 'Sum',
+          Period: 300,
+        });
+      }
+      expect(JSON.stringify(queries)).not.toContain('SEARCH');
+    });
+
+    it('alarms when sender invocations fail in two periods in a row', () => {
+      expect(alarm('SenderInvocationErrors')).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: SENDER_FN } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        EvaluationPeriods: 2,
+      });
+    });
+
+    it('alarms on the configured count of 5xx answers of the webhook API stage', () => {
+      expect(alarm('Webhook5xx')).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Dimensions: [
+          { Name: 'ApiId', Value: { Ref: expect.stringMatching(/^WebhookApiHttpApi/) } },
+          { Name: 'Stage', Value: '$default' },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 5,
+      });
+    });
+
+    it('encrypts the alarm topic with its own rotated key and refuses publishing without TLS', () => {
+      template.resourceCountIs('AWS::SNS::Topic', 1);
+      template.hasResourceProperties('AWS::SNS::Topic', {
+        KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmTopicKey'), 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('lets CloudWatch alarms of this account publish to the topic and use its key', () => {
+      const cloudWatch = { Service: 'cloudwatch.amazonaws.com' };
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: cloudWatch,
+              Action: 'sns:Publish',
+              Condition: { ArnLike: { 'aws:SourceArn': Match.anyValue() } },
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: cloudWatch,
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Condition: {
+                StringLike: { 'kms:EncryptionContext:aws:sns:topicArn': Match.anyValue() },
+              },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('takes the alarm email as an optional String parameter, empty by default', () => {
+      template.hasParameter('AlarmEmail', { Type: 'String', Default: '' });
+    });
+
+    it('subscribes the AlarmEmail address to the topic only when it is not empty', () => {
+      const subscriptions = template.findResources('AWS::SNS::Subscription');
+      expect(Object.values(subscriptions)).toEqual([
+        expect.objectContaining({
+          Condition: expect.any(String),
+          Properties: { Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' }, TopicArn: TOPIC },
+        }),
+      ]);
+      const condition = Object.values(subscriptions)[0]?.Condition;
+      template.hasCondition(condition, {
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }],
+      });
+    });
+
+    it('graphs the figures behind the alarms on one dashboard, with the alarms on top', () => {
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0];
+      const body: {
+        widgets: { type: string; properties: { alarms?: unknown[]; metrics?: unknown[][] } }[];
+      } = JSON.parse(joinedText(dashboard?.Properties.DashboardBody));
+      // A metric line is [namespace, name, ...dimensions, options] or [{ expression }].
+      const graphed = body.widgets.flatMap((widget) =>
+        (widget.properties.metrics ?? []).map((line) =>
+          typeof line[0] === 'string' ? `${line[0]} ${line[1]}` : JSON.stringify(line[0]),
+        ),
+      );
+
+      expect(body.widgets[0]?.type).toBe('alarm');
+      expect(body.widgets[0]?.properties.alarms).toHaveLength(7);
+      for (const metricName of [
+        'OptinsReceived',
+        'FirstMessageSent',
+        'OptinToSendLatency',
+        'OptinExpired',
+        'OptinOptedOut',
+        'OptinPageLocked',
+        'OptinFailed',
+        'PageTokenInvalid',
+        'SignatureRejected',
+        'SendRetryScheduled',
+      ]) {
+        expect(graphed).toContain(`LoginConnect ${metricName}`);
+      }
+      for (const line of [
+        'AWS/SQS ApproximateNumberOfMessagesVisible',
+        'AWS/SQS ApproximateAgeOfOldestMessage',
+        'AWS/ApiGateway 5xx',
+        'AWS/ApiGateway Latency',
+        'AWS/Lambda Errors',
+        'AWS/Lambda Throttles',
+        'AWS/Lambda Duration',
+      ]) {
+        expect(graphed).toContain(line);
+      }
+      expect(graphed.join('\n')).toContain(
+        `SEARCH('{LoginConnect,code,service} MetricName=\\"SendError\\"`,
+      );
+      expect(JSON.stringify(body)).toContain('"stat":"p99"');
+    });
+  });
+
+  describe('security checks', () => {
+    const acknowledgements = stack.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+            id: id.replace(/^annotation::/i, ''),
+            reason,
+            construct,
+          })),
+        ),
+    );
+
+    it('leaves no cdk-nag AwsSolutions finding unacknowledged, error or warning', () => {
+      const report = new AwsSolutionsChecks(app).validateScope(stack);
+
+      expect(report.violations).toEqual([]);
+    });
+
+    it('acknowledges only known findings, each on a single resource, each with a reason', () => {
+      expect(
+        acknowledgements.map(({ id, construct }) => `${id} ${construct.node.path}`).sort(),
+      ).toEqual([
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/GET--webhook/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--webhook/Resource',
+        'AwsSolutions-IAM5[Resource::*] Test/Sender/ServiceRole/DefaultPolicy/Resource',
+        'AwsSolutions-IAM5[Resource::*] Test/Webhook/ServiceRole/DefaultPolicy/Resource',
+        'AwsSolutions-L1 Test/Sender/Function/Resource',
+        'AwsSolutions-L1 Test/Webhook/Function/Resource',
+        'AwsSolutions-SMG4 Test/MetaSecret/Resource',
+      ]);
+      for (const { reason, construct } of acknowledgements) {
+        expect(construct).toBeInstanceOf(CfnResource);
+        expect(reason.trim().length).toBeGreaterThan(80);
+      }
+    });
+
+    it('grants Resource "*" only for the X-Ray actions, which have no resource-level permissions', () => {
+      const wildcardActions = Object.values(template.findResources('AWS::IAM::Policy'))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+        .filter((statement) => [statement.Resource].flat().includes('*'))
+        .flatMap((statement) => [statement.Action].flat());
+
+      expect([...new Set(wildcardActions)].sort()).toEqual([
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+    });
+
+    it('leaves reading the secret to IAM when no secret readers are named', () => {
+      template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
+    });
+  });
+
+  describe('with destroyOnRemoval, an aggressive retry policy and named secret readers', () => {
+    it('denies reading the secret value to everyone but the two functions and the named readers', () => {
+      throwawayTemplate.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
+      throwawayTemplate.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+        SecretId: { Ref: SECRET },
+        ResourcePolicy: {
+          Statement: [
+            {
+              Sid: Match.anyValue(),
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: '*',
+              Condition: {
+                ArnNotLike: {
+                  'aws:PrincipalArn': [
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookServiceRole'), 'Arn'] },
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('^SenderServiceRole'), 'Arn'] },
+                    OPS_ROLE,
+                  ],
+                },
+              },
+            },
+          ],
+        },
+      });
+    });
+
     it.each([
       'AWS::DynamoDB::Table',
       'AWS::SQS::Queue',

@@ -1,41 +1,156 @@
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   Context,
+  SQSBatchResponse,
+  SQSEvent,
 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { signRequest } from '../../shared/facebook/signed-request';
+import { loginIdFor } from '../../shared/login-connect/login-id';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys } from '../../shared/store/table-definition';
-import { API_KEY, apiGatewayEvent, lambdaContext } from '../helpers/factories';
+import {
+  API_KEY,
+  APP_SECRET,
+  acceptAllBatches,
+  apiGatewayEvent,
+  HOUR_MS,
+  lambdaContext,
+  PAGE_ID,
+  PAGE_TOKEN,
+  secretDocument,
+  sqsRecord,
+} from '../helpers/factories';
+import { GraphStub, graphError } from '../helpers/graph-stub';
 import { writeSecretsFile } from '../helpers/secrets-file';
-import { freshTable } from '../helpers/tables';
+import { freshTable, optinItem } from '../helpers/tables';
 
+const LOGIN_APP = { appId: '5550000000000001', clientToken: 'client-token-for-tests' };
+const sqsMock = mockClient(SQSClient);
+const graph = new GraphStub();
 let ctx: Awaited<ReturnType<typeof freshTable>>;
 let api: (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let sender: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
 let people: DynamoDbPersonStore;
+let n = 0;
+const unique = (prefix: string) => `${prefix}${Date.now()}${(n += 1)}`;
 
-function call(
+async function call(
   routeKey: string,
-  body: unknown,
-  headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` },
+  body?: unknown,
+  options: {
+    headers?: Record<string, string>;
+    pathParameters?: Record<string, string>;
+    raw?: string;
+  } = {},
 ) {
-  const [method] = routeKey.split(' ');
+  const [method, path = ''] = routeKey.split(' ');
   const event = {
-    ...apiGatewayEvent({ method: method as 'POST', body: JSON.stringify(body), headers }),
+    ...apiGatewayEvent({
+      method: method as 'POST',
+      ...(options.raw !== undefined
+        ? { body: options.raw }
+        : body !== undefined
+          ? { body: JSON.stringify(body) }
+          : {}),
+      headers: options.headers ?? {
+        authorization: `Bearer ${API_KEY}`,
+        'content-type': 'application/json',
+      },
+    }),
     routeKey,
+    rawPath: path,
+    ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
   };
-  return api(event, lambdaContext('api'));
+  const response = await api(event, lambdaContext('api'));
+  return {
+    status: response.statusCode,
+    body: JSON.parse(response.body ?? '{}'),
+    headers: response.headers ?? {},
+  };
+}
+
+/** The queue messages the API enqueued since the last call, as the sender would receive them. */
+function drainQueue(): SQSEvent {
+  const bodies = sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries?.map((e) => e.MessageBody ?? '') ?? []);
+  sqsMock.resetHistory();
+  return { Records: bodies.map((b) => sqsRecord(b)) };
+}
+
+/**
+ * An opt-in whose first message went out, and (optionally) a reply that linked the PSID. A recent
+ * one goes through the real sender; an old one is written as the sender would have left it.
+ */
+async function sentOptin(options: { replyAtMs?: number; optinAtMs?: number } = {}) {
+  const loginId = unique('L');
+  const psid = unique('9');
+  const optinAt = options.optinAtMs ?? Date.now();
+  if (Date.now() - optinAt < HOUR_MS) {
+    const job = {
+      v: 1,
+      kind: 'optin',
+      pageId: PAGE_ID,
+      loginId,
+      optinAt,
+      receivedAt: optinAt,
+      source: 'webhook',
+    };
+    await sender({ Records: [sqsRecord(JSON.stringify(job))] }, lambdaContext('sender'));
+  } else {
+    const at = new Date(optinAt).toISOString();
+    await ctx.doc.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: {
+          ...keys.optin(loginId),
+          type: 'optin',
+          status: 'sent',
+          pageId: PAGE_ID,
+          optinAt: at,
+          sentAt: at,
+        },
+      }),
+    );
+    await ctx.doc.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: { ...keys.lock(loginId), type: 'lock', pageId: PAGE_ID, lockedAt: at },
+      }),
+    );
+  }
+  if (options.replyAtMs !== undefined)
+    await people.recordUserMessage(
+      { psid, pageId: PAGE_ID, atMs: options.replyAtMs, priorLoginId: loginId },
+      Date.now(),
+    );
+  return { loginId, psid };
 }
 
 beforeAll(async () => {
   ctx = await freshTable();
+  await graph.start();
   Object.assign(process.env, {
     TABLE_NAME: ctx.tableName,
-    LCM_SECRETS_FILE: writeSecretsFile(),
+    QUEUE_URL: 'http://127.0.0.1:1/000000000000/jobs',
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
+    GRAPH_API_URL: graph.url,
+    FIRST_MESSAGES_JSON: JSON.stringify({ default: { message: { text: 'Welcome!' } } }),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  // Loaded after the environment is set: the handler reads its configuration at import, as in Lambda.
+  // Loaded after the environment is set: the handlers read their configuration at import, as in Lambda.
   ({ handler: api } = require('../../functions/api') as typeof import('../../functions/api'));
+  ({ handler: sender } =
+    require('../../functions/sender') as typeof import('../../functions/sender'));
   people = new DynamoDbPersonStore(ctx.doc, ctx.tableName, {
     optinDays: 30,
     lockDays: 365,
@@ -43,7 +158,15 @@ beforeAll(async () => {
     eventDays: 7,
   });
 });
-afterAll(() => ctx.raw.destroy());
+afterAll(async () => {
+  ctx.raw.destroy();
+  await graph.stop();
+});
+beforeEach(() => {
+  sqsMock.reset();
+  acceptAllBatches(sqsMock);
+  sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
+});
 
 describe('functions/api', () => {
   describe('authentication', () => {
@@ -51,15 +174,15 @@ describe('functions/api', () => {
       ['no key', {}],
       ['a wrong key', { authorization: `Bearer ${'x'.repeat(30)}` }],
     ])('answers 401 with WWW-Authenticate to %s', async (_name, headers) => {
-      const response = await call('POST /optouts', { loginId: 'L' }, headers);
+      const response = await call('POST /optouts', { loginId: 'L' }, { headers });
 
-      expect(response.statusCode).toBe(401);
+      expect(response.status).toBe(401);
       expect(response.headers).toMatchObject({ 'www-authenticate': 'Bearer' });
-      expect(JSON.parse(response.body ?? '{}')).toMatchObject({ error: 'unauthorized' });
+      expect(response.body).toMatchObject({ error: 'unauthorized' });
     });
 
     it('answers 404 to a route it does not have', async () => {
-      expect((await call('POST /nothing', {})).statusCode).toBe(404);
+      expect((await call('POST /nothing', {})).status).toBe(404);
     });
   });
 
@@ -70,12 +193,11 @@ describe('functions/api', () => {
 
       const response = await call('POST /optouts', { asid: 'A-1', reason: 'asked on the phone' });
 
-      expect(response.statusCode).toBe(200);
-      expect(JSON.parse(response.body ?? '{}')).toMatchObject({
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({
         status: 'suppressed',
         identifiers: expect.arrayContaining([{ kind: 'psid', id: 'P-1' }]),
       });
-      const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
       const item = await ctx.doc.send(
         new GetCommand({
           TableName: ctx.tableName,
@@ -92,8 +214,320 @@ describe('functions/api', () => {
     ])('answers 400 naming the problem for %s', async (_name, body) => {
       const response = await call('POST /optouts', body);
 
-      expect(response.statusCode).toBe(400);
-      expect(JSON.parse(response.body ?? '{}')).toMatchObject({ error: 'invalid_request' });
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'invalid_request' });
+    });
+  });
+
+  describe('POST /logins', () => {
+    it('checks the grant with Graph, derives the login_id as Facebook does, links the ASID and sends once', async () => {
+      const asid = unique('1');
+      graph.answer({
+        status: 200,
+        body: { data: [{ permission: 'user_messenger_contact', status: 'granted' }] },
+      });
+
+      const response = await call('POST /logins', {
+        asid,
+        pageId: PAGE_ID,
+        userAccessToken: 'user-token-123',
+      });
+
+      const loginId = loginIdFor({
+        asid,
+        appId: LOGIN_APP.appId,
+        pageId: PAGE_ID,
+        clientToken: LOGIN_APP.clientToken,
+      });
+      expect(response).toMatchObject({ status: 202, body: { loginId, status: 'queued' } });
+      const permissionsCall = graph.calls.at(-1);
+      expect(permissionsCall?.path).toBe(`/v25.0/${asid}/permissions`);
+      expect(permissionsCall?.headers.authorization).toBe('Bearer user-token-123');
+      expect(permissionsCall?.query.has('access_token')).toBe(false);
+      expect((await people.identity({ kind: 'asid', id: asid })).ids).toContainEqual({
+        kind: 'login',
+        id: loginId,
+      });
+
+      // The login event and the webhook that arrives later meet one record: one message.
+      const fromLogin = drainQueue();
+      const webhookJob = sqsRecord(
+        JSON.stringify({
+          v: 1,
+          kind: 'optin',
+          pageId: PAGE_ID,
+          loginId,
+          optinAt: Date.now(),
+          receivedAt: Date.now(),
+          source: 'webhook',
+        }),
+      );
+      await sender(fromLogin, lambdaContext('sender'));
+      await sender({ Records: [webhookJob] }, lambdaContext('sender'));
+      expect(
+        graph.calls.filter(
+          (c) => (c.body.recipient as { login_id?: string } | undefined)?.login_id === loginId,
+        ),
+      ).toHaveLength(1);
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toMatchObject({
+        status: 'sent',
+        sources: new Set(['login']),
+      });
+    });
+
+    it('refuses with 409 and queues nothing when user_messenger_contact is not granted', async () => {
+      graph.answer({
+        status: 200,
+        body: { data: [{ permission: 'user_messenger_contact', status: 'declined' }] },
+      });
+
+      const response = await call('POST /logins', {
+        asid: unique('1'),
+        pageId: PAGE_ID,
+        userAccessToken: 't',
+      });
+
+      expect(response).toMatchObject({ status: 409, body: { error: 'permission_not_granted' } });
+      expect(drainQueue().Records).toHaveLength(0);
+    });
+
+    it('refuses a person whose ASID opted out', async () => {
+      const asid = unique('1');
+      await people.suppress(
+        { kind: 'asid', id: asid },
+        { source: 'api', reason: 'request' },
+        Date.now(),
+      );
+      graph.answer({
+        status: 200,
+        body: { data: [{ permission: 'user_messenger_contact', status: 'granted' }] },
+      });
+
+      expect(
+        await call('POST /logins', { asid, pageId: PAGE_ID, userAccessToken: 't' }),
+      ).toMatchObject({ status: 409, body: { error: 'opted_out' } });
+    });
+
+    it('says 502 when Graph cannot be asked, and 409 when it refuses the token', async () => {
+      graph.answer({ status: 500, body: graphError(2) }, { status: 400, body: graphError(190) });
+
+      expect(
+        (await call('POST /logins', { asid: '1', pageId: PAGE_ID, userAccessToken: 't' })).body,
+      ).toMatchObject({ error: 'graph_unavailable' });
+      expect(
+        (await call('POST /logins', { asid: '1', pageId: PAGE_ID, userAccessToken: 't' })).body,
+      ).toMatchObject({ error: 'permission_check_failed' });
+    });
+  });
+
+  describe('POST /messages and GET /messages/{id}', () => {
+    it('sends a follow-up to the linked PSID inside the window, then reports its status', async () => {
+      const { loginId, psid } = await sentOptin({ replyAtMs: Date.now() });
+
+      const accepted = await call('POST /messages', {
+        to: { loginId },
+        message: { text: 'Your order shipped.' },
+      });
+      await sender(drainQueue(), lambdaContext('sender'));
+      const status = await call('GET /messages/{id}', undefined, {
+        pathParameters: { id: accepted.body.id },
+      });
+
+      expect(accepted).toMatchObject({
+        status: 202,
+        body: { status: 'queued', id: expect.stringMatching(/^msg_/) },
+      });
+      const sent = graph.calls.at(-1);
+      expect(sent?.body).toMatchObject({
+        recipient: { id: psid },
+        messaging_type: 'UPDATE',
+        message: { text: 'Your order shipped.' },
+        access_token: PAGE_TOKEN,
+      });
+      expect(status.body).toMatchObject({
+        id: accepted.body.id,
+        status: 'sent',
+        pageId: PAGE_ID,
+        attempts: 1,
+        messageId: expect.stringMatching(/^m_/),
+      });
+    });
+
+    it.each([
+      ['an UPDATE outside the 24 h window', { messagingType: 'UPDATE' }, 409, 'outside_24h_window'],
+      ['MESSAGE_TAG without a tag', { messagingType: 'MESSAGE_TAG' }, 400, 'tag_required'],
+      [
+        'a tag with UPDATE',
+        { messagingType: 'UPDATE', tag: 'ACCOUNT_UPDATE' },
+        400,
+        'tag_needs_message_tag',
+      ],
+    ])('refuses %s, naming the rule', async (_name, extra, status, rule) => {
+      const { loginId } = await sentOptin({
+        optinAtMs: Date.now() - 30 * HOUR_MS,
+        replyAtMs: Date.now() - 26 * HOUR_MS,
+      });
+
+      const response = await call('POST /messages', {
+        to: { loginId },
+        message: { text: 'hi' },
+        ...extra,
+      });
+
+      expect(response).toMatchObject({ status, body: { error: rule } });
+      expect(drainQueue().Records).toHaveLength(0);
+    });
+
+    it('allows a tagged message outside the window', async () => {
+      const { loginId } = await sentOptin({
+        optinAtMs: Date.now() - 30 * HOUR_MS,
+        replyAtMs: Date.now() - 26 * HOUR_MS,
+      });
+
+      const response = await call('POST /messages', {
+        to: { loginId },
+        message: { text: 'Your account changed.' },
+        messagingType: 'MESSAGE_TAG',
+        tag: 'ACCOUNT_UPDATE',
+      });
+      await sender(drainQueue(), lambdaContext('sender'));
+
+      expect(response.status).toBe(202);
+      expect(graph.calls.at(-1)?.body).toMatchObject({
+        messaging_type: 'MESSAGE_TAG',
+        tag: 'ACCOUNT_UPDATE',
+      });
+    });
+
+    it('refuses a follow-up before the first message went out, and to someone who opted out', async () => {
+      const pending = unique('L');
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: {
+            ...keys.optin(pending),
+            status: 'pending',
+            pageId: PAGE_ID,
+            optinAt: new Date().toISOString(),
+          },
+        }),
+      );
+      const { loginId } = await sentOptin({ replyAtMs: Date.now() });
+      await people.suppress(
+        { kind: 'login', id: loginId },
+        { source: 'api', reason: 'request' },
+        Date.now(),
+      );
+
+      expect(
+        await call('POST /messages', { to: { loginId: pending }, message: { text: 'x' } }),
+      ).toMatchObject({ status: 409, body: { error: 'first_message_not_sent' } });
+      expect(
+        await call('POST /messages', { to: { loginId }, message: { text: 'x' } }),
+      ).toMatchObject({ status: 409, body: { error: 'opted_out' } });
+      expect(
+        await call('POST /messages', { to: { psid: 'never-seen' }, message: { text: 'x' } }),
+      ).toMatchObject({ status: 404, body: { error: 'unknown_psid' } });
+    });
+
+    it('checks again before sending: an opt-out while queued stops the message', async () => {
+      const { loginId } = await sentOptin({ replyAtMs: Date.now() });
+      const accepted = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
+      const calls = graph.calls.length;
+
+      await people.suppress(
+        { kind: 'login', id: loginId },
+        { source: 'stop', reason: 'stop_notifications' },
+        Date.now(),
+      );
+      await sender(drainQueue(), lambdaContext('sender'));
+
+      expect(graph.calls.length).toBe(calls);
+      expect(
+        (
+          await call('GET /messages/{id}', undefined, {
+            pathParameters: { id: accepted.body.id },
+          })
+        ).body,
+      ).toMatchObject({ status: 'opted_out', reason: 'opted_out' });
+    });
+
+    it('answers 404 for an unknown message id', async () => {
+      expect(
+        (await call('GET /messages/{id}', undefined, { pathParameters: { id: 'msg_nope' } }))
+          .status,
+      ).toBe(404);
+    });
+  });
+
+  describe('POST /facebook/data-deletion', () => {
+    it('deletes everything tied to the ASID and answers a status URL and confirmation code', async () => {
+      const asid = unique('1');
+      const { loginId, psid } = await sentOptin({ replyAtMs: Date.now() });
+      await people.link(
+        { kind: 'asid', id: asid },
+        { kind: 'login', id: loginId },
+        { pageId: PAGE_ID },
+        Date.now(),
+      );
+      const followup = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
+      await sender(drainQueue(), lambdaContext('sender'));
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: asid }, APP_SECRET))}`;
+
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: form,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          host: 'abc.execute-api.eu-west-1.amazonaws.com',
+        },
+      });
+
+      expect(response.status).toBe(200);
+      expect(response.body.url).toBe(
+        `https://abc.execute-api.eu-west-1.amazonaws.com/facebook/data-deletion/${response.body.confirmation_code}`,
+      );
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toBeUndefined();
+      expect((await people.identity({ kind: 'psid', id: psid })).ids).toHaveLength(1);
+      expect(
+        (await ctx.doc.send(new GetCommand({ TableName: ctx.tableName, Key: keys.profile(psid) })))
+          .Item,
+      ).toBeUndefined();
+      expect(
+        (
+          await ctx.doc.send(
+            new GetCommand({ TableName: ctx.tableName, Key: keys.outbound(followup.body.id) }),
+          )
+        ).Item,
+      ).toBeUndefined();
+      const status = await call('GET /facebook/data-deletion/{code}', undefined, {
+        pathParameters: { code: response.body.confirmation_code },
+      });
+      expect(status.body).toMatchObject({
+        confirmation_code: response.body.confirmation_code,
+        status: 'completed',
+      });
+    });
+
+    it('refuses a bad signature with 400 and deletes nothing', async () => {
+      const { loginId } = await sentOptin();
+      await people.link(
+        { kind: 'asid', id: 'A-bad' },
+        { kind: 'login', id: loginId },
+        {},
+        Date.now(),
+      );
+      const forged = signRequest(
+        { algorithm: 'HMAC-SHA256', user_id: 'A-bad' },
+        'not-the-app-secret',
+      );
+
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: `signed_request=${forged}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+
+      expect(response).toMatchObject({ status: 400, body: { error: 'invalid_signed_request' } });
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toBeDefined();
     });
   });
 });

@@ -24,6 +24,7 @@ import { writeSecretsFile } from '../../helpers/secrets-file';
 const VERSION = 'v25.0';
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const LOGIN = 'login-abc';
+const PSID = '1234567890123456';
 const DAY_MS = 24 * HOUR_MS;
 
 /** Computed here, not with our client's helper, so the two sides are independent. */
@@ -70,6 +71,15 @@ describe('infra/local/graph-emulator', () => {
     client(timeoutMs)({ accessToken: token, appSecret: APP_SECRET, body });
   const optin = (loginId = LOGIN, pageId = PAGE_ID, timestamp = clock - HOUR_MS) =>
     emulator.registerOptin({ loginId, pageId, timestamp });
+  /** The person behind `psid` messaged the Page `ago` ms before the clock. */
+  const userMessage = (ago: number, psid = PSID, pageId = PAGE_ID) =>
+    emulator.registerUserMessage({ psid, pageId, timestamp: clock - ago });
+  const toPsid = (psid = PSID, messagingType: SendApiBody['messaging_type'] = 'UPDATE') => ({
+    recipient: { id: psid },
+    messaging_type: messagingType,
+    message: { text: 'Your order has shipped' },
+    ...(messagingType === 'MESSAGE_TAG' ? { tag: 'POST_PURCHASE_UPDATE' } : {}),
+  });
 
   /** A raw call with fetch, for what our client never does. */
   async function call(
@@ -320,6 +330,277 @@ describe('infra/local/graph-emulator', () => {
     });
   });
 
+  describe('POST /{version}/me/messages to a PSID', () => {
+    it('refuses a PSID the Page has never seen with 100/2018001', async () => {
+      // Arrange
+      userMessage(HOUR_MS, PSID, OTHER_PAGE_ID);
+
+      // Act
+      const answer = await post(toPsid());
+      const tagged = await post(toPsid(PSID, 'MESSAGE_TAG'));
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toEqual({
+        message: '(#100) No matching user found',
+        type: 'OAuthException',
+        code: 100,
+        error_subcode: 2018001,
+        fbtrace_id: expect.any(String),
+      });
+      expect(tagged.body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
+      expect(emulator.messages()).toEqual([]);
+    });
+
+    it.each<[SendApiBody['messaging_type'], string, number, number]>([
+      ['UPDATE', '23 h', 23 * HOUR_MS, 200],
+      ['RESPONSE', '23 h', 23 * HOUR_MS, 200],
+      ['UPDATE', 'exactly 24 h', DAY_MS, 200],
+      ['UPDATE', '24 h and 1 ms', DAY_MS + 1, 400],
+      ['UPDATE', '25 h', 25 * HOUR_MS, 400],
+      ['RESPONSE', '25 h', 25 * HOUR_MS, 400],
+      ['MESSAGE_TAG', '25 h', 25 * HOUR_MS, 200],
+      ['MESSAGE_TAG', '30 days', 30 * DAY_MS, 200],
+    ])('answers %s sent %s after the user message with HTTP %s', async (type, _, ago, status) => {
+      // Arrange
+      userMessage(ago);
+
+      // Act
+      const answer = await post(toPsid(PSID, type));
+
+      // Assert
+      expect(answer.status).toBe(status);
+      if (status === 400) {
+        expect(answer.body.error).toMatchObject({
+          code: 10,
+          error_subcode: 2018278,
+          message: '(#10) This message is sent outside of allowed window.',
+          type: 'OAuthException',
+        });
+        expect(emulator.messages()).toEqual([]);
+      } else {
+        expect(answer.body).toEqual({ recipient_id: PSID, message_id: expect.any(String) });
+      }
+    });
+
+    it('classifies an UPDATE 25 h after the user message as window_closed through sendApiClient', async () => {
+      // Arrange
+      userMessage(25 * HOUR_MS);
+
+      // Act
+      const outcome = await send(toPsid());
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a refusal');
+      expect(outcome.failure).toMatchObject({ httpStatus: 400, code: 10, subcode: 2018278 });
+      expect(classifySendFailure(outcome.failure)).toBe('window_closed');
+    });
+
+    it('moves the window forward on a later user message and not back on an older one', async () => {
+      // Arrange
+      userMessage(25 * HOUR_MS);
+      const closed = await post(toPsid());
+      const later = userMessage(HOUR_MS);
+      const older = userMessage(3 * DAY_MS);
+
+      // Act
+      const reopened = await post(toPsid());
+      clock += 22 * HOUR_MS;
+      const stillOpen = await post(toPsid());
+      clock += 2 * HOUR_MS;
+      const closedAgain = await post(toPsid());
+
+      // Assert
+      expect(closed.status).toBe(400);
+      expect(later).toEqual({
+        psid: PSID,
+        pageId: PAGE_ID,
+        lastMessageAt: T0 - HOUR_MS,
+        windowClosesAt: T0 - HOUR_MS + DAY_MS,
+      });
+      expect(older).toEqual(later);
+      expect(reopened.status).toBe(200);
+      expect(stillOpen.status).toBe(200);
+      expect(closedAgain.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(emulator.state().userMessages).toEqual([later]);
+    });
+
+    it('refuses an opted-out PSID with 551, only on the named Page when the opt-out has one', async () => {
+      // Arrange
+      userMessage(HOUR_MS);
+      userMessage(HOUR_MS, PSID, OTHER_PAGE_ID);
+      userMessage(HOUR_MS, '2222222222222222');
+      emulator.registerOptout({ psid: PSID, pageId: PAGE_ID });
+      emulator.registerOptout({ psid: '2222222222222222' });
+
+      // Act
+      const outcome = await send(toPsid());
+      const tagged = await post(toPsid(PSID, 'MESSAGE_TAG'));
+      const otherPage = await post(toPsid(), OTHER_PAGE_TOKEN);
+      const everywhere = await post(toPsid('2222222222222222'));
+
+      // Assert
+      if (outcome.ok) throw new Error('expected a refusal');
+      expect(outcome.failure).toMatchObject({
+        httpStatus: 400,
+        code: 551,
+        message: "(#551) This person isn't available right now.",
+      });
+      expect(classifySendFailure(outcome.failure)).toBe('opted_out');
+      expect(tagged.body.error).toMatchObject({ code: 551 });
+      expect(otherPage.status).toBe(200);
+      expect(everywhere.body.error).toMatchObject({ code: 551 });
+    });
+
+    it('refuses 551 before 2018001 for an opted-out PSID the Page has never seen', async () => {
+      // Arrange
+      emulator.registerOptout({ psid: PSID });
+
+      // Act
+      const answer = await post(toPsid());
+
+      // Assert
+      expect(answer.body.error).toMatchObject({ code: 551 });
+    });
+
+    it('answers a queued fault to a PSID send before the PSID rules', async () => {
+      // Arrange
+      emulator.addFault({ kind: 'rate_limit' });
+
+      // Act
+      const faulted = await post(toPsid());
+      const unknown = await post(toPsid());
+
+      // Assert
+      expect(faulted.body.error).toMatchObject({ code: 613 });
+      expect(unknown.body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
+      expect(emulator.requests().map((r) => r.outcome)).toEqual(['fault', 'refused']);
+    });
+
+    it('forgets user messages and known PSIDs on reset', async () => {
+      // Arrange
+      optin();
+      userMessage(HOUR_MS);
+      const first = await post(update());
+      const linked = String(first.body.recipient_id);
+
+      // Act
+      emulator.reset();
+      const toUser = await post(toPsid());
+      const toLinked = await post(toPsid(linked, 'MESSAGE_TAG'));
+
+      // Assert
+      expect(emulator.state()).toMatchObject({ userMessages: [], psids: [] });
+      expect(toUser.body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
+      expect(toLinked.body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
+    });
+  });
+
+  describe('POST /{version}/me/messages after the first login_id message', () => {
+    /** Opts in at T0 and sends the first message; answers the linked PSID. */
+    async function firstMessageSent(): Promise<string> {
+      optin(LOGIN, PAGE_ID, T0);
+      const first = await post(update());
+      if (first.status !== 200) throw new Error(`first message refused: ${first.status}`);
+      return String(first.body.recipient_id);
+    }
+
+    it('makes the recipient_id of a login_id send known: tagged sends pass, UPDATE has no window', async () => {
+      // Arrange
+      const linked = await firstMessageSent();
+      clock = T0 + 3 * DAY_MS;
+
+      // Act
+      const tagged = await post(toPsid(linked, 'MESSAGE_TAG'));
+      const untagged = await post(toPsid(linked));
+      const onOtherPage = await post(toPsid(linked, 'MESSAGE_TAG'), OTHER_PAGE_TOKEN);
+
+      // Assert
+      expect(tagged.body).toEqual({ recipient_id: linked, message_id: expect.any(String) });
+      expect(untagged.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(onOtherPage.body.error).toMatchObject({ code: 100, error_subcode: 2018001 });
+      expect(emulator.state().psids).toEqual([{ psid: linked, pageId: PAGE_ID, loginId: LOGIN }]);
+    });
+
+    it('refuses an UPDATE to a known PSID with no user message even inside the opt-in 24 h', async () => {
+      // Arrange
+      const linked = await firstMessageSent();
+
+      // Act
+      const toPsidUpdate = await post(toPsid(linked));
+      const toLoginUpdate = await post(update());
+
+      // Assert
+      expect(toPsidUpdate.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(toLoginUpdate.status).toBe(200);
+    });
+
+    it('refuses an UPDATE to the login_id after 24 h unless the linked PSID messaged within 24 h', async () => {
+      // Arrange
+      const linked = await firstMessageSent();
+      clock = T0 + 25 * HOUR_MS;
+
+      // Act
+      const stale = await post(update());
+      userMessage(2 * HOUR_MS, linked);
+      const reopened = await post(update());
+      const reopenedResponse = await post({ ...update(), messaging_type: 'RESPONSE' });
+      clock += 23 * HOUR_MS;
+      const closedAgain = await post(update());
+      const tagged = await post({
+        ...update(),
+        messaging_type: 'MESSAGE_TAG',
+        tag: 'ACCOUNT_UPDATE',
+      });
+
+      // Assert
+      expect(stale.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(reopened.status).toBe(200);
+      expect(reopened.body.recipient_id).toBe(linked);
+      expect(reopenedResponse.status).toBe(200);
+      expect(closedAgain.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      expect(tagged.status).toBe(200);
+      expect(emulator.messages({ loginId: LOGIN }).map((m) => m.messagingType)).toEqual([
+        'UPDATE',
+        'UPDATE',
+        'RESPONSE',
+        'MESSAGE_TAG',
+      ]);
+    });
+
+    it('does not re-open the login_id window for a user message from another PSID or Page', async () => {
+      // Arrange
+      const linked = await firstMessageSent();
+      clock = T0 + 25 * HOUR_MS;
+      userMessage(HOUR_MS);
+      userMessage(HOUR_MS, linked, OTHER_PAGE_ID);
+
+      // Act
+      const answer = await post(update());
+
+      // Assert
+      expect(answer.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+    });
+
+    it('refuses the login_id and its linked PSID alike once either is opted out', async () => {
+      // Arrange
+      const linked = await firstMessageSent();
+      optin('login-2', PAGE_ID, T0);
+      const second = await post(update('login-2'));
+      const linked2 = String(second.body.recipient_id);
+      emulator.registerOptout({ loginId: LOGIN });
+      emulator.registerOptout({ psid: linked2 });
+
+      // Act
+      const viaPsid = await post(toPsid(linked, 'MESSAGE_TAG'));
+      const viaLogin = await post(update('login-2'));
+
+      // Assert
+      expect(viaPsid.body.error).toMatchObject({ code: 551 });
+      expect(viaLogin.body.error).toMatchObject({ code: 551 });
+    });
+  });
+
   describe('credentials', () => {
     it('refuses a request without a token with code 2500', async () => {
       // Arrange
@@ -561,6 +842,9 @@ describe('infra/local/graph-emulator', () => {
     });
 
     it('accepts a PSID in recipient.id and answers it as recipient_id', async () => {
+      // Arrange
+      userMessage(HOUR_MS);
+
       // Act
       const answer = await post({ ...update(), recipient: { id: '1234567890123456' } });
 
@@ -891,6 +1175,92 @@ describe('infra/local/graph-emulator', () => {
       });
     });
 
+    it('registers user messages and PSID opt-outs over HTTP and shows them in the state', async () => {
+      // Act
+      const created = await call('/_emulator/user-messages', {
+        json: { psid: PSID, pageId: PAGE_ID, timestamp: T0 - HOUR_MS },
+      });
+      const defaulted = await call('/_emulator/user-messages', {
+        json: { psid: 2222222222222222, pageId: Number(PAGE_ID) },
+      });
+      const optout = await call('/_emulator/optouts', {
+        json: { psid: '2222222222222222', pageId: PAGE_ID },
+      });
+      const state = await call('/_emulator/state', { method: 'GET' });
+
+      // Assert
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        psid: PSID,
+        pageId: PAGE_ID,
+        lastMessageAt: T0 - HOUR_MS,
+        windowClosesAt: T0 - HOUR_MS + DAY_MS,
+      });
+      expect(defaulted.body).toMatchObject({ psid: '2222222222222222', lastMessageAt: T0 });
+      expect(optout.status).toBe(201);
+      expect(optout.body).toEqual({ psid: '2222222222222222', pageId: PAGE_ID });
+      expect(state.body).toMatchObject({
+        userMessages: [{ psid: PSID }, { psid: '2222222222222222' }],
+        psids: [
+          { psid: PSID, pageId: PAGE_ID },
+          { psid: '2222222222222222', pageId: PAGE_ID },
+        ],
+        optouts: [{ psid: '2222222222222222', pageId: PAGE_ID }],
+      });
+    });
+
+    it('answers 400 naming the field for an invalid user message or opt-out', async () => {
+      // Act
+      const notDigits = await call('/_emulator/user-messages', {
+        json: { psid: LOGIN, pageId: PAGE_ID },
+      });
+      const noPage = await call('/_emulator/user-messages', { json: { psid: PSID } });
+      const both = await call('/_emulator/optouts', { json: { loginId: LOGIN, psid: PSID } });
+      const neither = await call('/_emulator/optouts', { json: { pageId: PAGE_ID } });
+
+      // Assert
+      expect(notDigits.status).toBe(400);
+      expect(String(notDigits.body.error?.message)).toContain('userMessage.psid');
+      expect(String(noPage.body.error?.message)).toContain('userMessage.pageId');
+      expect(both.status).toBe(400);
+      expect(String(both.body.error?.message)).toContain('needs exactly one of loginId, psid');
+      expect(neither.status).toBe(400);
+      expect(emulator.state()).toMatchObject({ userMessages: [], optouts: [] });
+    });
+
+    it('lists PSID sends filtered by psid, apart from login_id sends', async () => {
+      // Arrange
+      optin();
+      const first = await post(update());
+      const linked = String(first.body.recipient_id);
+      userMessage(HOUR_MS);
+      userMessage(HOUR_MS, linked);
+      await post(toPsid());
+      await post(toPsid(linked, 'RESPONSE'));
+
+      // Act
+      const one = await call(`/_emulator/messages?psid=${PSID}`, { method: 'GET' });
+      const linkedOnly = await call(`/_emulator/messages?psid=${linked}`, { method: 'GET' });
+      const byLogin = await call(`/_emulator/messages?loginId=${LOGIN}`, { method: 'GET' });
+
+      // Assert
+      expect(one.body).toEqual([
+        {
+          messageId: expect.any(String),
+          pageId: PAGE_ID,
+          recipient: { id: PSID },
+          messagingType: 'UPDATE',
+          message: { text: 'Your order has shipped' },
+          at: new Date(T0).toISOString(),
+          recipientId: PSID,
+        },
+      ]);
+      expect(linkedOnly.body).toMatchObject([
+        { recipient: { id: linked }, messagingType: 'RESPONSE' },
+      ]);
+      expect(byLogin.body).toMatchObject([{ recipient: { login_id: LOGIN }, recipientId: linked }]);
+    });
+
     it('answers 400 naming the field for an invalid opt-in or fault', async () => {
       // Act
       const optinAnswer = await call('/_emulator/optins', { json: { loginId: LOGIN } });
@@ -1009,6 +1379,8 @@ describe('infra/local/graph-emulator', () => {
         optins: [],
         locks: [],
         optouts: [],
+        userMessages: [],
+        psids: [],
         faults: [],
         permissions: [],
       });
@@ -1071,6 +1443,13 @@ describe('infra/local/graph-emulator-main', () => {
         });
         return response.status;
       };
+
+      const registered = await fetch(`${url}/_emulator/user-messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ psid: '1234567890123456', pageId: PAGE_ID }),
+      });
+      expect(registered.status).toBe(201);
 
       // Act
       const before = await sendWith(PAGE_TOKEN);

@@ -16,6 +16,8 @@ function fakePeople(): jest.Mocked<PersonStore> {
     link: jest.fn(),
     recordUserMessage: jest.fn().mockResolvedValue(undefined),
     applyReceipt: jest.fn().mockResolvedValue(2),
+    recipientState: jest.fn(),
+    erase: jest.fn(),
   };
 }
 const event = (eventType: string, payload: unknown, extra: Partial<EventJob> = {}): EventJob => ({

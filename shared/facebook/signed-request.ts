@@ -1,0 +1,49 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export type SignedRequestResult =
+  | { ok: true; payload: Record<string, unknown>; userId: string }
+  | { ok: false; reason: string };
+
+/**
+ * Reads Facebook's `signed_request` (data deletion and deauthorize callbacks):
+ * `<base64url signature>.<base64url JSON payload>`, where the signature is HMAC-SHA256 with the
+ * App Secret over the payload exactly as received, still encoded.
+ */
+export function parseSignedRequest(signedRequest: string, appSecret: string): SignedRequestResult {
+  const dot = signedRequest.indexOf('.');
+  if (dot <= 0 || dot === signedRequest.length - 1)
+    return { ok: false, reason: 'not <signature>.<payload>' };
+  const encodedSignature = signedRequest.slice(0, dot);
+  const encodedPayload = signedRequest.slice(dot + 1);
+  if (appSecret === '') return { ok: false, reason: 'no app secret configured' };
+  const given = Buffer.from(encodedSignature, 'base64url');
+  const expected = createHmac('sha256', appSecret).update(encodedPayload).digest();
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'signature does not match' };
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'payload is not JSON' };
+  }
+  if (typeof payload !== 'object' || payload === null)
+    return { ok: false, reason: 'payload is not an object' };
+  const record = payload as Record<string, unknown>;
+  if (typeof record.algorithm === 'string' && record.algorithm.toUpperCase() !== 'HMAC-SHA256') {
+    return { ok: false, reason: `unexpected algorithm ${record.algorithm}` };
+  }
+  const userId =
+    typeof record.user_id === 'string'
+      ? record.user_id
+      : typeof record.user_id === 'number'
+        ? String(record.user_id)
+        : undefined;
+  if (!userId) return { ok: false, reason: 'no user_id' };
+  return { ok: true, payload: record, userId };
+}
+
+/** Makes a signed_request as Facebook would (for tests and the simulator). */
+export function signRequest(payload: Record<string, unknown>, appSecret: string): string {
+  const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${createHmac('sha256', appSecret).update(encoded).digest('base64url')}.${encoded}`;
+}

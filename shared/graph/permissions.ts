@@ -1,0 +1,47 @@
+import type { GraphConfig } from './send-api';
+
+export type PermissionsResult =
+  | { ok: true; granted: Set<string> }
+  | { ok: false; httpStatus?: number; code?: number; message: string };
+
+/**
+ * `GET /{user-id}/permissions` with the person's user access token, in the Authorization header
+ * (never in a URL we could log). Answers the permissions the person granted the Login app.
+ */
+export function permissionsClient(config: GraphConfig, fetchImpl: typeof fetch = fetch) {
+  const base = config.baseUrl.replace(/\/+$/, '');
+  return async (userId: string, userAccessToken: string): Promise<PermissionsResult> => {
+    let response: Response;
+    try {
+      response = await fetchImpl(
+        `${base}/${config.version}/${encodeURIComponent(userId)}/permissions`,
+        {
+          headers: { authorization: `Bearer ${userAccessToken}` },
+          signal: AbortSignal.timeout(config.timeoutMs),
+        },
+      );
+    } catch (error) {
+      return { ok: false, message: (error as { message?: string }).message ?? 'network error' };
+    }
+    const body = (await response.json().catch(() => ({}))) as {
+      data?: Array<{ permission?: string; status?: string }>;
+      error?: { code?: number; message?: string };
+    };
+    if (!response.ok) {
+      return {
+        ok: false,
+        httpStatus: response.status,
+        ...(body.error?.code !== undefined ? { code: body.error.code } : {}),
+        message: body.error?.message ?? `HTTP ${response.status}`,
+      };
+    }
+    const granted = new Set(
+      (body.data ?? [])
+        .filter((p) => p.status === 'granted' && typeof p.permission === 'string')
+        .map((p) => p.permission as string),
+    );
+    return { ok: true, granted };
+  };
+}
+
+export type PermissionsLookup = ReturnType<typeof permissionsClient>;
