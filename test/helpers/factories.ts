@@ -156,3 +156,10 @@ export function acceptAllBatches(sqsMock: AwsClientStub<SQSClient>): void {
       Failed: [],
     }));
 }
+
+let idCounter = 0;
+/** A fresh id, `prefix` then digits, unique within a test run (digits keep it a valid ASID/PSID). */
+export function uniqueId(prefix: string): string {
+  idCounter += 1;
+  return `${prefix}${Date.now()}${idCounter}`;
+}

@@ -27,6 +27,7 @@ import {
   PAGE_TOKEN,
   secretDocument,
   sqsRecord,
+  uniqueId,
 } from '../helpers/factories';
 import { GraphStub, graphError } from '../helpers/graph-stub';
 import { writeSecretsFile } from '../helpers/secrets-file';
@@ -39,8 +40,7 @@ let ctx: Awaited<ReturnType<typeof freshTable>>;
 let api: (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let sender: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
 let people: DynamoDbPersonStore;
-let n = 0;
-const unique = (prefix: string) => `${prefix}${Date.now()}${(n += 1)}`;
+const unique = uniqueId;
 
 async function call(
   routeKey: string,

@@ -1,7 +1,7 @@
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys, type PersonId } from '../../shared/store/table-definition';
-import { HOUR_MS, PAGE_ID } from '../helpers/factories';
+import { HOUR_MS, PAGE_ID, uniqueId } from '../helpers/factories';
 import { freshTable, optinItem } from '../helpers/tables';
 
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
@@ -10,8 +10,7 @@ const T0 = Date.parse('2026-11-21T09:00:00.000Z');
 let ctx: Awaited<ReturnType<typeof freshTable>>;
 let people: DynamoDbPersonStore;
 let optins: DynamoDbOptinStore;
-let n = 0;
-const unique = (prefix: string) => `${prefix}-${(n += 1)}`;
+const unique = uniqueId;
 const login = (id: string): PersonId => ({ kind: 'login', id });
 const psid = (id: string): PersonId => ({ kind: 'psid', id });
 const asid = (id: string): PersonId => ({ kind: 'asid', id });
