@@ -12,6 +12,7 @@ import {
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_ROUTES, PUBLIC_ROUTES } from '../shared/api/routes';
 import { ENV } from '../shared/env';
 import type { FirstMessages } from '../shared/login-connect/first-message';
 import type { Settings } from '../shared/settings';
@@ -24,14 +25,22 @@ import { denyOtherSecretReaders } from './constructs/secret-readers';
 import { SendQueue } from './constructs/send-queue';
 import { WebhookApi } from './constructs/webhook-api';
 
-/** The only DynamoDB actions the sender needs: no Scan, no Delete, no Batch*. */
+/**
+ * The only DynamoDB actions the sender needs: no Scan, no BatchWrite. DeleteItem is for RESUME,
+ * which deletes a STOP suppression (conditionally, only one that came from STOP).
+ */
 const SENDER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
   'dynamodb:ConditionCheckItem',
   'dynamodb:Query',
 ] as const;
+
+/** The API function also erases a person's records on Facebook's data deletion request. */
+const API_TABLE_ACTIONS = [...SENDER_TABLE_ACTIONS, 'dynamodb:BatchWriteItem'] as const;
 
 /** The esbuild `define` key the sender reads its templates from (see `ENV.firstMessages`). */
 const FIRST_MESSAGES_DEFINE = `process.env.${ENV.firstMessages}`;
@@ -50,6 +59,7 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   readonly webhookFn: LcmFunction;
   readonly senderFn: LcmFunction;
+  readonly apiFn: LcmFunction;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -121,6 +131,22 @@ export class PipelineStack extends Stack {
       },
     });
 
+    this.apiFn = new LcmFunction(this, 'Api', {
+      entryName: 'api',
+      description: 'Login events, opt-outs, follow-up messages and data deletion',
+      timeout: Duration.seconds(15),
+      logRemovalPolicy: removalPolicy,
+      environment: {
+        [ENV.graphApiUrl]: settings.graphApiUrl,
+        [ENV.graphApiVersion]: settings.graphApiVersion,
+        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
+        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
+        [ENV.lockRetentionDays]: String(settings.retention.lockDays),
+        [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
+        [ENV.eventRetentionDays]: String(settings.retention.eventDays),
+      },
+    });
+
     // Grants and wiring: each grant comes with the environment variable that points at it.
     this.webhookFn
       .bindQueueProducer(sendQueue.queue)
@@ -133,12 +159,17 @@ export class PipelineStack extends Stack {
         reportBatchItemFailures: true,
         maxConcurrency: settings.senderMaxConcurrency,
       });
+    this.apiFn
+      .bindTable(table, API_TABLE_ACTIONS)
+      .bindQueueProducer(sendQueue.queue)
+      .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds);
     // Opt-in, because a deny that forgets the operator's role would hide the verify token from
     // them (README, Configuring the Facebook app); without it, IAM alone decides, as usual.
     if (settings.secretReaderArns.length > 0) {
       denyOtherSecretReaders(metaSecret, [
         this.webhookFn.role.roleArn,
         this.senderFn.role.roleArn,
+        this.apiFn.role.roleArn,
         ...settings.secretReaderArns,
       ]);
     }
@@ -148,6 +179,21 @@ export class PipelineStack extends Stack {
       handler: this.webhookFn.fn,
       throttle: settings.webhookThrottle,
       logRemovalPolicy: removalPolicy,
+    });
+
+    webhookApi.addLambdaRoutes('Api', API_ROUTES, this.apiFn.fn, {
+      throttle: settings.apiThrottle,
+      authentication:
+        "The business's backend calls these routes with a bearer key from the secret's apiKeys; " +
+        'the function compares it in constant time and answers 401 without one. Each route is ' +
+        'throttled on its own.',
+    });
+    webhookApi.addLambdaRoutes('DataDeletion', PUBLIC_ROUTES, this.apiFn.fn, {
+      throttle: settings.apiThrottle,
+      authentication:
+        "Facebook's data deletion callback: the function verifies the signed_request's " +
+        'HMAC-SHA256 with the app secret (400 otherwise). The status route shows no personal ' +
+        'data and needs the unguessable confirmation code.',
     });
 
     // Monitoring: alarms to an SNS topic the operator subscribes to at deploy time, a dashboard.

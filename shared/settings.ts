@@ -49,6 +49,13 @@ export const SettingsSchema = z
         burstLimit: z.int().min(1).default(400),
       })
       .prefault({}),
+    /** Per-route throttling of the business's API (`/logins`, `/optouts`, `/messages`). */
+    apiThrottle: z
+      .strictObject({
+        rateLimit: z.int().min(1).default(50),
+        burstLimit: z.int().min(1).default(100),
+      })
+      .prefault({}),
     /** Alarm thresholds an operator may tune. Each alarm looks at 5-minute periods. */
     alarms: z
       .strictObject({

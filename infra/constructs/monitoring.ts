@@ -25,6 +25,7 @@ type ServiceMetric =
   | 'WebhookVerificationRefused'
   | 'RecordsReceived'
   | 'FirstMessageSent'
+  | 'FollowupSent'
   | 'OptinToSendLatency'
   | 'OptinExpired'
   | 'OptinOptedOut'
@@ -96,9 +97,13 @@ export class Monitoring extends Construct {
       usingMetrics: {
         errors: sendErrors,
         attempts: new cloudwatch.MathExpression({
-          expression: 'FILL(errors, 0) + FILL(sent, 0)',
+          expression: 'FILL(errors, 0) + FILL(sent, 0) + FILL(followups, 0)',
           period: PERIOD,
-          usingMetrics: { errors: sendErrors, sent: serviceMetric('FirstMessageSent') },
+          usingMetrics: {
+            errors: sendErrors,
+            sent: serviceMetric('FirstMessageSent'),
+            followups: serviceMetric('FollowupSent'),
+          },
         }),
       },
     });

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   type HttpStage,
@@ -92,4 +93,42 @@ export class WebhookApi extends Construct {
     // The `$default` stage URL is the API root and ends with '/'.
     this.webhookUrl = `${this.stage.url}${path.slice(1)}`;
   }
+
+  /**
+   * Routes `routeKeys` (`'POST /logins'`, `'GET /messages/{id}'`) to `handler`. With `throttle`,
+   * each route gets its own limits, below the stage's. `authentication` says, for cdk-nag, how
+   * the function authenticates requests that API Gateway lets through.
+   */
+  addLambdaRoutes(
+    id: string,
+    routeKeys: readonly string[],
+    handler: lambda.IFunction,
+    options: { authentication: string; throttle?: ThrottleSettings },
+  ): void {
+    const integration = new HttpLambdaIntegration(`${id}Integration`, handler);
+    for (const routeKey of routeKeys) {
+      const [method, path = '/'] = routeKey.split(' ');
+      const [route] = this.api.addRoutes({ path, methods: [method as HttpMethod], integration });
+      if (route)
+        Validations.of(route.node.defaultChild as Construct).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: options.authentication,
+        });
+      if (options.throttle) {
+        this.routeSettings[routeKey] = {
+          ThrottlingRateLimit: options.throttle.rateLimit,
+          ThrottlingBurstLimit: options.throttle.burstLimit,
+        };
+      }
+    }
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride(
+      'RouteSettings',
+      this.routeSettings,
+    );
+  }
+
+  private readonly routeSettings: Record<
+    string,
+    { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }
+  > = {};
 }

@@ -7,6 +7,7 @@ import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { maxReceiveCountFor } from '../../infra/constructs/send-queue';
 import { PipelineStack } from '../../infra/pipeline-stack';
+import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api/routes';
 import { ENV } from '../../shared/env';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
 import { maxAttemptsInWindow } from '../../shared/login-connect/retry';
@@ -58,6 +59,7 @@ const throwawayTemplate = Template.fromStack(throwawayStack);
 
 const WEBHOOK_FN = stack.getLogicalId(stack.webhookFn.fn.node.defaultChild as CfnFunction);
 const SENDER_FN = stack.getLogicalId(stack.senderFn.fn.node.defaultChild as CfnFunction);
+const API_FN = stack.getLogicalId(stack.apiFn.fn.node.defaultChild as CfnFunction);
 const TABLE = Match.stringLikeRegexp('^Table');
 const QUEUE = Match.stringLikeRegexp('^SendQueue');
 const SECRET = Match.stringLikeRegexp('^MetaSecret');
@@ -216,9 +218,9 @@ describe('PipelineStack', () => {
     });
 
     it('logs each function to its own log group kept for a month, with no retention helper Lambda', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 2);
+      template.resourceCountIs('AWS::Lambda::Function', 3);
       // One per function, one for the API's access log.
-      template.resourceCountIs('AWS::Logs::LogGroup', 3);
+      template.resourceCountIs('AWS::Logs::LogGroup', 4);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       const fns = template.findResources('AWS::Lambda::Function');
       expect(fns[WEBHOOK_FN]?.Properties.LoggingConfig.LogGroup).toEqual({
@@ -333,10 +335,12 @@ describe('PipelineStack', () => {
       expect(actions).not.toContain('sqs:ReceiveMessage');
     });
 
-    it('lets the sender use exactly five DynamoDB actions on the table', () => {
+    it('lets the sender use exactly seven DynamoDB actions on the table', () => {
       const dynamoActions = actionsOf(SENDER_FN).filter((action) => action.startsWith('dynamodb:'));
       expect(dynamoActions.sort()).toEqual([
+        'dynamodb:BatchGetItem',
         'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
@@ -366,8 +370,26 @@ describe('PipelineStack', () => {
       );
       expect(actions).not.toContain('sqs:SendMessage');
       expect(actions).not.toContain('dynamodb:Scan');
-      expect(actions).not.toContain('dynamodb:DeleteItem');
       expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    });
+
+    it('lets the API function write the table (BatchWrite for data deletion) and send to the queue, not consume it', () => {
+      const actions = actionsOf(API_FN);
+      expect(actions.filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(actions).toEqual(
+        expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue']),
+      );
+      expect(actions).not.toContain('sqs:ReceiveMessage');
+      expect(actions).not.toContain('dynamodb:Scan');
     });
 
     it('scopes the secret grant to the stack secret', () => {
@@ -397,14 +419,37 @@ describe('PipelineStack', () => {
 
   describe('API', () => {
     it('routes GET and POST /webhook to the webhook function', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /webhook' });
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhook' });
-      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
       template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
         IntegrationType: 'AWS_PROXY',
         IntegrationUri: { 'Fn::GetAtt': [WEBHOOK_FN, 'Arn'] },
       });
+    });
+
+    it('routes every API route to the API function, and nothing else', () => {
+      const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+        (r) => r.Properties.RouteKey,
+      );
+      expect(routeKeys.sort()).toEqual(
+        ['GET /webhook', 'POST /webhook', ...API_ROUTES, ...PUBLIC_ROUTES].sort(),
+      );
+      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
+      template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+        IntegrationUri: { 'Fn::GetAtt': [API_FN, 'Arn'] },
+      });
+    });
+
+    it('throttles each API route on its own, below the stage', () => {
+      const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+      const routeSettings = stage?.Properties.RouteSettings;
+      for (const route of [...API_ROUTES, ...PUBLIC_ROUTES]) {
+        expect(routeSettings[route]).toEqual({
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        });
+      }
+      expect(routeSettings['POST /webhook']).toBeUndefined();
     });
 
     it('writes a JSON access log of each request without query strings, headers or bodies', () => {
@@ -554,7 +599,7 @@ describe('PipelineStack', () => {
         'IF(attempts > 0, 100 * FILL(errors, 0) / attempts, 0)',
       );
       expect(queries.find((query) => query.Id === 'attempts')?.Expression).toBe(
-        'FILL(errors, 0) + FILL(sent, 0)',
+        'FILL(errors, 0) + FILL(sent, 0) + FILL(followups, 0)',
       );
       // Alarms refuse SEARCH: the errors are the SendError total the sender emits per service.
       for (const [id, metricName] of [
@@ -736,10 +781,18 @@ describe('PipelineStack', () => {
       expect(
         acknowledgements.map(({ id, construct }) => `${id} ${construct.node.path}`).sort(),
       ).toEqual([
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/GET--facebook--data-deletion--{code}/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/GET--messages--{id}/Resource',
         'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/GET--webhook/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--facebook--data-deletion/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--logins/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--messages/Resource',
+        'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--optouts/Resource',
         'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--webhook/Resource',
+        'AwsSolutions-IAM5[Resource::*] Test/Api/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Sender/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Webhook/ServiceRole/DefaultPolicy/Resource',
+        'AwsSolutions-L1 Test/Api/Function/Resource',
         'AwsSolutions-L1 Test/Sender/Function/Resource',
         'AwsSolutions-L1 Test/Webhook/Function/Resource',
         'AwsSolutions-SMG4 Test/MetaSecret/Resource',
@@ -768,7 +821,7 @@ describe('PipelineStack', () => {
   });
 
   describe('with destroyOnRemoval, an aggressive retry policy and named secret readers', () => {
-    it('denies reading the secret value to everyone but the two functions and the named readers', () => {
+    it('denies reading the secret value to everyone but the three functions and the named readers', () => {
       throwawayTemplate.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
       throwawayTemplate.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
         SecretId: { Ref: SECRET },
@@ -785,6 +838,7 @@ describe('PipelineStack', () => {
                   'aws:PrincipalArn': [
                     { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookServiceRole'), 'Arn'] },
                     { 'Fn::GetAtt': [Match.stringLikeRegexp('^SenderServiceRole'), 'Arn'] },
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiServiceRole'), 'Arn'] },
                     OPS_ROLE,
                   ],
                 },
