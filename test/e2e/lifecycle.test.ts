@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { signRequest } from '../../shared/facebook/signed-request';
+import { loginIdFor } from '../../shared/login-connect/login-id';
 import { keys } from '../../shared/store/table-definition';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
+import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import {
   emulator,
   eventually,
@@ -13,6 +15,7 @@ import {
 import { writeSecretsFile } from '../helpers/secrets-file';
 
 /** A person's life after the opt-in, through the local stack: receipts, the link, opt-outs. */
+const LOGIN_APP = { appId: '5550000000000001', clientToken: 'client-token-for-e2e' };
 let stack: RunningStack;
 
 const newId = () => randomBytes(16).toString('hex');
@@ -47,7 +50,7 @@ async function sentFirstMessage(loginId: string): Promise<{ mid: string; psid: s
 
 beforeAll(async () => {
   stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
     SEND_RETRY_BASE_SECONDS: '1',
   });
 }, 90_000);
@@ -180,4 +183,121 @@ describe('after the opt-in', () => {
 
     expect(response.status).toBe(401);
   });
+
+  it('sends the first message on a login event, and no second one when the webhook follows', async () => {
+    const asid = uniqueId('1');
+    const loginId = loginIdFor({
+      asid,
+      appId: LOGIN_APP.appId,
+      pageId: PAGE_ID,
+      clientToken: LOGIN_APP.clientToken,
+    });
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+
+    const response = await api('POST', '/logins', {
+      asid,
+      pageId: PAGE_ID,
+      userAccessToken: 'EAAU-user-token',
+    });
+    await until(
+      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
+      'the first message',
+    );
+    await postWebhook(
+      stack,
+      webhook([
+        { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(response).toMatchObject({ status: 202, body: { loginId, status: 'queued' } });
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+  });
+
+  it('sends a follow-up to the PSID after the person replied, and reports it sent', async () => {
+    const loginId = newId();
+    const { psid } = await sentFirstMessage(loginId);
+    const replyAt = Date.now();
+    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: replyAt });
+    await postWebhook(
+      stack,
+      webhook([
+        {
+          sender: { id: psid },
+          recipient: { id: PAGE_ID },
+          timestamp: replyAt,
+          message: { mid: `m_${newId()}`, text: 'Hi!' },
+          prior_message: { source: 'fb_login', identifier: loginId },
+        },
+      ]),
+    );
+    await until(
+      async () => ((await item(keys.profile(psid)))?.loginId ? true : undefined),
+      'the link',
+    );
+
+    const accepted = await api('POST', '/messages', {
+      to: { loginId },
+      message: { text: 'Your order shipped.' },
+    });
+    const status = await until(async () => {
+      const found = await api('GET', `/messages/${accepted.body.id}`);
+      return found.body.status === 'sent' ? found : undefined;
+    }, 'the follow-up');
+
+    expect(accepted.status).toBe(202);
+    expect(status.body).toMatchObject({ status: 'sent', pageId: PAGE_ID, messagingType: 'UPDATE' });
+    expect(await emulator(stack, `messages?psid=${psid}`)).toMatchObject([
+      { recipient: { id: psid }, message: { text: 'Your order shipped.' } },
+    ]);
+  });
+
+  it("deletes a person on Facebook's data deletion callback and shows the status", async () => {
+    const asid = uniqueId('1');
+    const loginId = loginIdFor({
+      asid,
+      appId: LOGIN_APP.appId,
+      pageId: PAGE_ID,
+      clientToken: LOGIN_APP.clientToken,
+    });
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await api('POST', '/logins', { asid, pageId: PAGE_ID, userAccessToken: 'EAAU-user-token' });
+    await until(
+      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
+      'the first message',
+    );
+
+    const signed = signRequest(
+      { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid },
+      APP_SECRET,
+    );
+    const response = await fetch(`${stack.info.apiUrl}/facebook/data-deletion`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `signed_request=${encodeURIComponent(signed)}`,
+    });
+    const body = (await response.json()) as { url: string; confirmation_code: string };
+    const status = await (await fetch(body.url)).json();
+
+    expect(response.status).toBe(200);
+    expect(status).toMatchObject({
+      confirmation_code: body.confirmation_code,
+      status: 'completed',
+    });
+    expect(await optinRecord(stack, loginId)).toBeUndefined();
+  });
 });
+
+async function api(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> & { id?: string } }> {
+  const response = await fetch(`${stack.info.apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
