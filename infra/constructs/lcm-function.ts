@@ -150,11 +150,21 @@ export class LcmFunction extends Construct {
   }
 
   /**
-   * Grants exactly `actions` (e.g. `dynamodb:GetItem`) on `table` and its indexes; sets
-   * `TABLE_NAME`. Listing actions keeps out the Scan/Delete/Batch* that `grantReadWriteData` adds.
+   * Grants exactly `actions` (e.g. `dynamodb:GetItem`) on `table`, and on the named `indexes`
+   * only (never `index/*`); sets `TABLE_NAME`. Listing actions keeps out the Scan/Delete/Batch*
+   * that `grantReadWriteData` adds.
    */
-  bindTable(table: dynamodb.ITable, actions: readonly string[]): this {
-    table.grant(this.fn, ...actions);
+  bindTable(
+    table: dynamodb.ITable,
+    actions: readonly string[],
+    indexes: readonly string[] = [],
+  ): this {
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...actions],
+        resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
+      }),
+    );
     return this.addEnvironment(ENV.tableName, table.tableName);
   }
 }

@@ -20,7 +20,7 @@ import {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './optin-store';
-import { firstMessageTrackingId, keys } from './table-definition';
+import { firstMessageTrackingId, keys, optinDayKey, PENDING_KEY } from './table-definition';
 
 /** How long each kind of record stays before TTL may delete it. */
 export interface Retention {
@@ -85,6 +85,8 @@ const CREATE_IF_MISSING = [
   'windowEndsAt = if_not_exists(windowEndsAt, :windowEndsAt)',
   'receivedAt = if_not_exists(receivedAt, :receivedAt)',
   'expiresAt = if_not_exists(expiresAt, :expiresAt)',
+  'listPk = if_not_exists(listPk, :listPk)',
+  'listSk = if_not_exists(listSk, :listSk)',
 ].join(', ');
 
 function createIfMissingValues(optin: OptinRef, retention: Retention, expiresFromMs: number) {
@@ -98,6 +100,8 @@ function createIfMissingValues(optin: OptinRef, retention: Retention, expiresFro
     ':receivedAt': iso(optin.receivedAtMs),
     ':expiresAt': epochSeconds(Math.max(windowEndMs, expiresFromMs)) + retention.optinDays * DAY_S,
     ':sources': new Set([optin.source]),
+    ':listPk': optinDayKey(optin.optinAtMs),
+    ':listSk': `${iso(optin.optinAtMs)}#${optin.loginId}`,
   };
 }
 
@@ -128,6 +132,7 @@ export class DynamoDbOptinStore implements OptinStore {
                 Key: keys.optin(optin.loginId),
                 UpdateExpression:
                   `SET ${CREATE_IF_MISSING}, #status = :sending, leaseOwner = :owner, leaseUntil = :leaseUntil, ` +
+                  'sweepPk = :pendingKey, sweepAt = :leaseUntil, ' +
                   'attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now, updatedAt = :now ' +
                   'REMOVE nextAttemptAt ADD sources :sources',
                 ConditionExpression:
@@ -141,6 +146,7 @@ export class DynamoDbOptinStore implements OptinStore {
                   ':pending': 'pending',
                   ':owner': owner,
                   ':leaseUntil': iso(leaseUntilMs),
+                  ':pendingKey': PENDING_KEY,
                   ':zero': 0,
                   ':one': 1,
                   ':now': now,
@@ -268,7 +274,7 @@ export class DynamoDbOptinStore implements OptinStore {
               Update: {
                 TableName: this.tableName,
                 Key: keys.optin(claim.loginId),
-                UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason`,
+                UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason, sweepPk, sweepAt`,
                 ConditionExpression: condition,
                 ExpressionAttributeNames: STATUS,
                 ExpressionAttributeValues: { ...values, ...conditionValues },
@@ -357,7 +363,7 @@ export class DynamoDbOptinStore implements OptinStore {
           Key: keys.optin(claim.loginId),
           UpdateExpression:
             'SET #status = :pending, nextAttemptAt = :retryAt, lastError = :error, ' +
-            'errors = list_append(if_not_exists(errors, :empty), :errors), updatedAt = :now REMOVE leaseOwner, leaseUntil',
+            'errors = list_append(if_not_exists(errors, :empty), :errors), updatedAt = :now, sweepAt = :retryAt REMOVE leaseOwner, leaseUntil',
           ConditionExpression: 'leaseOwner = :owner',
           ExpressionAttributeNames: STATUS,
           ExpressionAttributeValues: {
@@ -412,7 +418,7 @@ export class DynamoDbOptinStore implements OptinStore {
         Update: {
           TableName: this.tableName,
           Key: keys.optin(claim.loginId),
-          UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt`,
+          UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt`,
           ConditionExpression: 'leaseOwner = :owner',
           ExpressionAttributeNames: STATUS,
           ExpressionAttributeValues: values,
@@ -461,7 +467,7 @@ export class DynamoDbOptinStore implements OptinStore {
           UpdateExpression:
             `SET ${CREATE_IF_MISSING}, #status = :status, statusReason = :reason, ` +
             'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now ' +
-            'REMOVE leaseOwner, leaseUntil, nextAttemptAt ADD sources :sources',
+            'REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt ADD sources :sources',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :pending OR (#status = :sending AND leaseUntil < :now)',
           ExpressionAttributeNames: NAMES,

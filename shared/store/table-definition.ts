@@ -7,12 +7,22 @@ export const TABLE_DEFINITION = {
   sortKey: 'sk',
   /** Epoch seconds. Every item carries it; DynamoDB deletes expired items, up to days late. */
   timeToLiveAttribute: 'expiresAt',
-  globalSecondaryIndexes: [] as ReadonlyArray<{
-    indexName: string;
-    partitionKey: string;
-    sortKey: string;
-  }>,
+  /**
+   * Both sparse: only items carrying the key attributes appear in them.
+   * - `byOptinDay`: every opt-in, by the UTC day of its opt-in (`lcm list`, `lcm stats`).
+   * - `pending`: opt-ins not ended yet, by when something should next happen to them (the sweeper).
+   */
+  globalSecondaryIndexes: [
+    { indexName: 'byOptinDay', partitionKey: 'listPk', sortKey: 'listSk' },
+    { indexName: 'pending', partitionKey: 'sweepPk', sortKey: 'sweepAt' },
+  ] as ReadonlyArray<{ indexName: string; partitionKey: string; sortKey: string }>,
 } as const;
+
+/** `byOptinDay` partition of an opt-in made at `optinAtMs`. */
+export const optinDayKey = (optinAtMs: number) =>
+  `OPTINS#${new Date(optinAtMs).toISOString().slice(0, 10)}`;
+/** The single `pending` partition: opt-ins not ended are few at any time. */
+export const PENDING_KEY = 'PENDING';
 
 /** How a person is known: per Page (`login_id`, PSID) or per app (ASID). */
 export type PersonKind = 'login' | 'psid' | 'asid';
