@@ -10,6 +10,8 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../shared/api/routes';
@@ -60,6 +62,7 @@ export class PipelineStack extends Stack {
   readonly webhookFn: LcmFunction;
   readonly senderFn: LcmFunction;
   readonly apiFn: LcmFunction;
+  readonly sweeperFn: LcmFunction;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -147,6 +150,18 @@ export class PipelineStack extends Stack {
       },
     });
 
+    this.sweeperFn = new LcmFunction(this, 'Sweeper', {
+      entryName: 'sweeper',
+      description: 'Re-enqueues opt-ins nothing is working on; ends passed ones as expired',
+      timeout: Duration.seconds(60),
+      logRemovalPolicy: removalPolicy,
+      environment: {
+        // Past the queue's visibility timeout (6 × the sender timeout), SQS has had its chance.
+        [ENV.sweepGraceSeconds]: String(settings.senderTimeoutSeconds * 6 + 60),
+        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
+      },
+    });
+
     // Grants and wiring: each grant comes with the environment variable that points at it.
     this.webhookFn
       .bindQueueProducer(sendQueue.queue)
@@ -163,6 +178,14 @@ export class PipelineStack extends Stack {
       .bindTable(table, API_TABLE_ACTIONS)
       .bindQueueProducer(sendQueue.queue)
       .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds);
+    this.sweeperFn
+      .bindTable(table, ['dynamodb:Query', 'dynamodb:UpdateItem'], ['pending'])
+      .bindQueueProducer(sendQueue.queue);
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'Runs the sweeper: lost opt-ins are enqueued again while their window is open',
+      schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
+      targets: [new targets.LambdaFunction(this.sweeperFn.fn, { retryAttempts: 2 })],
+    });
     // Opt-in, because a deny that forgets the operator's role would hide the verify token from
     // them (README, Configuring the Facebook app); without it, IAM alone decides, as usual.
     if (settings.secretReaderArns.length > 0) {

@@ -24,6 +24,8 @@ export const ENV = {
    * bundle at synth time (`define`), so it is not limited by Lambda's 4 KB of environment.
    */
   firstMessages: 'FIRST_MESSAGES_JSON',
+  /** How long past its lease or retry time an opt-in may sit before the sweeper takes it up. */
+  sweepGraceSeconds: 'SWEEP_GRACE_SECONDS',
 } as const;
 
 export type Env = Record<string, string | undefined>;

@@ -40,6 +40,8 @@ export const SettingsSchema = z
         eventDays: z.int().min(1).max(3650).default(7),
       })
       .prefault({}),
+    /** How often the sweeper looks for opt-ins nothing is working on. */
+    sweepIntervalMinutes: z.int().min(1).max(60).default(5),
     /** How long the functions cache the secret; a rotated token is picked up within this. */
     secretsMaxAgeSeconds: z.int().min(0).max(3600).default(300),
     /** HTTP API throttling on the webhook route. */

@@ -19,6 +19,7 @@ import { startApiServer } from './api-server';
 import { CountingProxy } from './counting-proxy';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
 import { GraphEmulator } from './graph-emulator';
+import { lambdaContext } from './lambda-context';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const REGION = 'us-east-1';
@@ -47,6 +48,10 @@ export interface LocalStackOptions {
   senderBatchSize: number;
   senderConcurrency: number;
   graphTimeoutSeconds: number;
+  /** How often the sweeper runs, as EventBridge runs it in AWS. */
+  sweepIntervalSeconds: number;
+  /** How long past its lease or retry time an opt-in may sit before the sweeper takes it up. */
+  sweepGraceSeconds?: number;
   /** Where child output goes (prefixed by component). @default process.stdout */
   log?: (line: string) => void;
   /** Put counting proxies between the handlers and DynamoDB/SQS (for the benchmark). */
@@ -78,6 +83,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     senderBatchSize: num('SENDER_BATCH_SIZE', 10),
     senderConcurrency: num('SENDER_CONCURRENCY', 2),
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
+    sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
+    ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),
   };
 }
 
@@ -239,6 +246,7 @@ async function start(
     LCM_SENDER_BATCH_SIZE: String(options.senderBatchSize),
     LCM_SENDER_CONCURRENCY: String(options.senderConcurrency),
     LCM_SENDER_TIMEOUT_SECONDS: String(options.senderTimeoutSeconds),
+    SWEEP_GRACE_SECONDS: String(options.sweepGraceSeconds ?? options.senderTimeoutSeconds * 6 + 60),
   };
 
   const poller = await startPoller({ ...process.env, ...handlerEnv }, options.dataDir, log, stops);
@@ -258,6 +266,20 @@ async function start(
     },
   });
   stops.push(() => api.close());
+
+  // The sweeper on its schedule, in this process, as EventBridge would invoke it.
+  const { handler: sweeper } =
+    require('../../functions/sweeper') as typeof import('../../functions/sweeper');
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweepTimer = setInterval(() => {
+    sweeping = sweeper({}, lambdaContext('sweeper', 60_000)).catch((error) =>
+      log(`[sweeper] ${(error as Error).message}`),
+    );
+  }, options.sweepIntervalSeconds * 1000);
+  stops.push(async () => {
+    clearInterval(sweepTimer);
+    await sweeping;
+  });
 
   const info: LocalStackInfo = {
     webhookUrl: `${api.url}/webhook`,

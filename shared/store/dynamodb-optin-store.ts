@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -15,8 +16,10 @@ import {
   type Claim,
   type ClaimResult,
   type OptinRef,
+  type OptinStatus,
   type OptinStore,
   type SettleResult,
+  type StaleOptin,
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './optin-store';
@@ -493,6 +496,56 @@ export class DynamoDbOptinStore implements OptinStore {
       const untilMs =
         typeof old?.leaseUntil === 'string' ? Date.parse(old.leaseUntil) : nowMs + 1000;
       return { outcome: 'busy', untilMs };
+    }
+  }
+
+  async stale(beforeMs: number, limit: number): Promise<StaleOptin[]> {
+    const found: StaleOptin[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'pending',
+          KeyConditionExpression: 'sweepPk = :pending AND sweepAt <= :before',
+          ExpressionAttributeValues: { ':pending': PENDING_KEY, ':before': iso(beforeMs) },
+          Limit: limit - found.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sources = item.sources instanceof Set ? [...item.sources] : [];
+        found.push({
+          loginId: String(item.loginId),
+          pageId: String(item.pageId),
+          optinAtMs: Date.parse(String(item.optinAt)),
+          receivedAtMs: Date.parse(String(item.receivedAt)),
+          source: sources.includes('webhook') ? 'webhook' : 'login',
+          status: item.status as OptinStatus,
+          sweepAt: String(item.sweepAt),
+          windowEndsAtMs: Date.parse(String(item.windowEndsAt)),
+        });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found;
+  }
+
+  async deferSweep(loginId: string, seenSweepAt: string, nextMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.optin(loginId),
+          UpdateExpression: 'SET sweepAt = :next',
+          ConditionExpression: 'sweepAt = :seen',
+          ExpressionAttributeValues: { ':next': iso(nextMs), ':seen': seenSweepAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
     }
   }
 

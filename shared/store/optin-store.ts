@@ -29,6 +29,13 @@ export interface OptinRef {
   source: 'webhook' | 'login';
 }
 
+/** An opt-in the sweeper found: enough to enqueue it again or to end it. */
+export interface StaleOptin extends OptinRef {
+  status: OptinStatus;
+  sweepAt: string;
+  windowEndsAtMs: number;
+}
+
 /** The right to attempt one send, held until `leaseUntilMs`. */
 export interface Claim {
   loginId: string;
@@ -91,6 +98,10 @@ export interface OptinStore {
     end: { status: TerminalStatus; reason: string },
     nowMs: number,
   ): Promise<SettleResult>;
+  /** Opt-ins not ended whose next expected activity is older than `beforeMs` (the `pending` index). */
+  stale(beforeMs: number, limit: number): Promise<StaleOptin[]>;
+  /** Moves a stale opt-in's next check to `nextMs`, unless someone touched it meanwhile. */
+  deferSweep(loginId: string, seenSweepAt: string, nextMs: number): Promise<boolean>;
   /** Keeps a webhook event this version does not act on. Idempotent. */
   recordEvent(job: EventJob, nowMs: number): Promise<void>;
   /** Keeps a queue message the sender could not read. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
+import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import { keys } from '../../shared/store/table-definition';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import {
@@ -52,6 +53,8 @@ beforeAll(async () => {
   stack = await startStack({
     LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
     SEND_RETRY_BASE_SECONDS: '1',
+    SWEEP_INTERVAL_SECONDS: '1',
+    SWEEP_GRACE_SECONDS: '2',
   });
 }, 90_000);
 afterAll(async () => {
@@ -286,6 +289,51 @@ describe('after the opt-in', () => {
       status: 'completed',
     });
     expect(await optinRecord(stack, loginId)).toBeUndefined();
+  });
+});
+
+describe('the sweeper', () => {
+  /** An opt-in a worker claimed and then died on, whose queue message is gone too. */
+  async function abandon(loginId: string, optinAtMs: number) {
+    const store = new DynamoDbOptinStore(stack.doc, stack.info.tableName, {
+      optinDays: 30,
+      lockDays: 365,
+      suppressionDays: 730,
+      eventDays: 7,
+    });
+    await store.claim(
+      { loginId, pageId: PAGE_ID, optinAtMs, receivedAtMs: optinAtMs, source: 'webhook' },
+      Date.now(),
+      1,
+    );
+  }
+
+  it('sends a lost opt-in in time, once', async () => {
+    const loginId = newId();
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+
+    await abandon(loginId, Date.now());
+    const record = await until(async () => {
+      const found = await optinRecord(stack, loginId);
+      return found?.status === 'sent' ? found : undefined;
+    }, 'the lost opt-in to be sent');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+
+    expect(record).toMatchObject({ attempts: 2 });
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+  });
+
+  it('ends an opt-in whose window passed while nothing worked on it as expired', async () => {
+    const loginId = newId();
+
+    await abandon(loginId, Date.now() - 24 * 3_600_000 + 1500);
+    const record = await until(async () => {
+      const found = await optinRecord(stack, loginId);
+      return found?.status === 'expired' ? found : undefined;
+    }, 'expired');
+
+    expect(record).toMatchObject({ statusReason: 'window_closed_unattended' });
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
   });
 });
 

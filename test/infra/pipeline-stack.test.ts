@@ -60,6 +60,7 @@ const throwawayTemplate = Template.fromStack(throwawayStack);
 const WEBHOOK_FN = stack.getLogicalId(stack.webhookFn.fn.node.defaultChild as CfnFunction);
 const SENDER_FN = stack.getLogicalId(stack.senderFn.fn.node.defaultChild as CfnFunction);
 const API_FN = stack.getLogicalId(stack.apiFn.fn.node.defaultChild as CfnFunction);
+const SWEEPER_FN = stack.getLogicalId(stack.sweeperFn.fn.node.defaultChild as CfnFunction);
 const TABLE = Match.stringLikeRegexp('^Table');
 const QUEUE = Match.stringLikeRegexp('^SendQueue');
 const SECRET = Match.stringLikeRegexp('^MetaSecret');
@@ -241,9 +242,9 @@ describe('PipelineStack', () => {
     });
 
     it('logs each function to its own log group kept for a month, with no retention helper Lambda', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 3);
+      template.resourceCountIs('AWS::Lambda::Function', 4);
       // One per function, one for the API's access log.
-      template.resourceCountIs('AWS::Logs::LogGroup', 4);
+      template.resourceCountIs('AWS::Logs::LogGroup', 5);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       const fns = template.findResources('AWS::Lambda::Function');
       expect(fns[WEBHOOK_FN]?.Properties.LoggingConfig.LogGroup).toEqual({
@@ -814,9 +815,11 @@ describe('PipelineStack', () => {
         'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--webhook/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Api/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Sender/ServiceRole/DefaultPolicy/Resource',
+        'AwsSolutions-IAM5[Resource::*] Test/Sweeper/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Webhook/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-L1 Test/Api/Function/Resource',
         'AwsSolutions-L1 Test/Sender/Function/Resource',
+        'AwsSolutions-L1 Test/Sweeper/Function/Resource',
         'AwsSolutions-L1 Test/Webhook/Function/Resource',
         'AwsSolutions-SMG4 Test/MetaSecret/Resource',
       ]);
@@ -836,6 +839,40 @@ describe('PipelineStack', () => {
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
       ]);
+    });
+
+    it('runs the sweeper on a schedule, letting it query only the pending index and update the table', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(5 minutes)',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [SWEEPER_FN, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 2 },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+              Resource: [
+                { 'Fn::GetAtt': [TABLE, 'Arn'] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [TABLE, 'Arn'] }, '/index/pending']] },
+              ],
+            }),
+          ]),
+        },
+      });
+      const sweeperActions = actionsOf(SWEEPER_FN);
+      expect(sweeperActions).toContain('sqs:SendMessage');
+      expect(sweeperActions).not.toContain('secretsmanager:GetSecretValue');
+      expect(
+        template.findResources('AWS::Lambda::Function')[SWEEPER_FN]?.Properties.Environment
+          .Variables,
+      ).toMatchObject({
+        [ENV.sweepGraceSeconds]: String(45 * 6 + 60),
+      });
     });
 
     it('leaves reading the secret to IAM when no secret readers are named', () => {

@@ -1,0 +1,41 @@
+import type { Context } from 'aws-lambda';
+import { documentClient, sqsClient } from '../shared/aws/clients';
+import { enqueueJobs } from '../shared/aws/sqs-queue';
+import { retentionFromEnv } from '../shared/config';
+import { ENV, intFromEnv, requireEnv } from '../shared/env';
+import { type SweepResult, sweep } from '../shared/login-connect/sweep';
+import { logger, metrics, metricsRecorder } from '../shared/powertools';
+import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
+
+const env = process.env;
+const queueUrl = requireEnv(env, ENV.queueUrl);
+const sqs = sqsClient();
+const deps = {
+  store: new DynamoDbOptinStore(
+    documentClient(),
+    requireEnv(env, ENV.tableName),
+    retentionFromEnv(env),
+  ),
+  enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, queueUrl, jobs),
+  now: Date.now,
+};
+const options = {
+  graceMs: intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000,
+  recheckMs: intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000,
+  limit: 500,
+};
+
+/** Runs on a schedule: re-enqueues lost opt-ins in time, ends passed ones as `expired`. */
+export const handler = async (_event: unknown, context: Context): Promise<SweepResult> => {
+  logger.addContext(context);
+  try {
+    const result = await sweep(deps, options);
+    metricsRecorder.count('SweepRequeued', result.requeued);
+    metricsRecorder.count('SweepExpired', result.expired);
+    if (result.checked > 0)
+      logger.warn('sweep found opt-ins nothing was working on', { ...result });
+    return result;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
