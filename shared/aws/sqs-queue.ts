@@ -15,12 +15,24 @@ export class EnqueueError extends Error {
   override name = 'EnqueueError';
 }
 
+/**
+ * JSON with every non-ASCII character as a `\uXXXX` escape: the same value, but a body that any
+ * SQS implementation accepts. (SQS refuses some characters outright, and emulators refuse more:
+ * fauxqs rejects everything beyond U+FFFF, i.e. every emoji in a person's message.)
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Serialises a job, shrinking an oversized event payload instead of failing the whole webhook. */
 export function serializeJob(job: QueueJob): string {
-  const body = JSON.stringify(job);
+  const body = asciiJson(job);
   if (Buffer.byteLength(body) <= MAX_JOB_BYTES || job.kind !== 'event') return body;
   const text = JSON.stringify(job.payload).slice(0, MAX_JOB_BYTES / 2);
-  return JSON.stringify({ ...job, payload: { truncated: true, text } });
+  return asciiJson({ ...job, payload: { truncated: true, text } });
 }
 
 /** Splits serialised bodies into SendMessageBatch-sized groups (count and bytes). */

@@ -92,7 +92,7 @@ describe('after the opt-in', () => {
           sender: { id: psid },
           recipient: { id: PAGE_ID },
           timestamp: replyAt,
-          message: { mid: `m_${newId()}`, text: 'Thanks!' },
+          message: { mid: `m_${newId()}`, text: 'Thanks! 😀 Grüße' },
           prior_message: { source: 'fb_login', identifier: loginId },
         },
       ]),
