@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DAY_S, epochSeconds, errorItem, isConditionFailed, iso, STATUS } from './dynamo-helpers';
 import type { Retention } from './dynamodb-optin-store';
 import {
   type MessageClaim,
@@ -17,32 +18,6 @@ import {
 } from './message-store';
 import type { AttemptError } from './optin-store';
 import { keys, type PersonId } from './table-definition';
-
-const DAY_S = 86_400;
-const iso = (ms: number) => new Date(ms).toISOString();
-const epochSeconds = (ms: number) => Math.floor(ms / 1000);
-const STATUS = { '#status': 'status' };
-
-const isConditionFailed = (error: unknown): error is Error & { Item?: Record<string, unknown> } =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';
-
-function errorItem(error: AttemptError, nowMs: number) {
-  const { kind, attempt, message, code, subcode, httpStatus, type, fbtraceId, network } = error;
-  return Object.fromEntries(
-    Object.entries({
-      at: iso(nowMs),
-      attempt,
-      kind,
-      message,
-      code,
-      subcode,
-      httpStatus,
-      type,
-      fbtraceId,
-      network,
-    }).filter(([, v]) => v !== undefined),
-  );
-}
 
 const recipientOf = (message: { to: OutboundMessage['to'] }): PersonId =>
   message.to.loginId !== undefined

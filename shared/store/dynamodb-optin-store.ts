@@ -12,6 +12,15 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { windowEndsAt } from '../login-connect/window';
 import type { EventJob } from '../messages';
 import {
+  DAY_S,
+  epochSeconds,
+  errorItem,
+  isCancelled,
+  isConditionFailed,
+  iso,
+  STATUS,
+} from './dynamo-helpers';
+import {
   type AttemptError,
   type Claim,
   type ClaimResult,
@@ -33,42 +42,11 @@ export interface Retention {
   eventDays: number;
 }
 
-const DAY_S = 86_400;
 /** Larger payloads are stored as truncated text so an item stays far below DynamoDB's 400 KB. */
 const MAX_STORED_PAYLOAD_CHARS = 64_000;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const epochSeconds = (ms: number) => Math.floor(ms / 1000);
-
 /** Attribute names that are DynamoDB reserved words (DynamoDB refuses unused ones). */
 const NAMES = { '#status': 'status', '#type': 'type' };
-const STATUS = { '#status': 'status' };
-
-/** The stored form of an attempt's error: what an operator needs, nothing secret. */
-function errorItem(error: AttemptError, nowMs: number) {
-  return {
-    at: iso(nowMs),
-    attempt: error.attempt,
-    kind: error.kind,
-    message: error.message,
-    ...(error.code !== undefined ? { code: error.code } : {}),
-    ...(error.subcode !== undefined ? { subcode: error.subcode } : {}),
-    ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
-    ...(error.type !== undefined ? { type: error.type } : {}),
-    ...(error.fbtraceId !== undefined ? { fbtraceId: error.fbtraceId } : {}),
-    ...(error.network !== undefined ? { network: error.network } : {}),
-  };
-}
-
-function isCancelled(
-  error: unknown,
-): error is Error & { CancellationReasons?: CancellationReason[] } {
-  return error instanceof Error && error.name === 'TransactionCanceledException';
-}
-
-function isConditionFailed(error: unknown): error is Error & { Item?: Record<string, unknown> } {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 /** The old item a failed condition returned, or undefined. */
 function failedItem(reason: CancellationReason | undefined): Record<string, unknown> | undefined {

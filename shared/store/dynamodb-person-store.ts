@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Recipient, RecipientState } from '../login-connect/followup-policy';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
+import { DAY_S, epochSeconds, isConditionFailed, iso } from './dynamo-helpers';
 import type { Retention } from './dynamodb-optin-store';
 import type {
   Identity,
@@ -26,9 +27,6 @@ import {
   personKey,
 } from './table-definition';
 
-const DAY_S = 86_400;
-const iso = (ms: number) => new Date(ms).toISOString();
-const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 /** Links are followed this far at most: a person has a handful of identifiers, not hundreds. */
 const MAX_IDENTIFIERS = 64;
 
@@ -44,9 +42,6 @@ function parsePersonKey(value: string): PersonId | undefined {
   }
   return undefined;
 }
-
-const isConditionFailed = (error: unknown) =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 /** A ref from a `MSG#` or `MID#` item to the item that tracks a sent message. */
 interface Ref {
