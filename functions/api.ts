@@ -47,6 +47,7 @@ export const handler = async (
   logger.appendKeys({ requestId: event.requestContext?.requestId, route: event.routeKey });
   try {
     const response = await handleApiRequest(event, deps);
+    metricsRecorder.count('ApiRequests');
     metricsRecorder.count('ApiRequests', 1, { status: String(response.statusCode ?? 200) });
     return response;
   } catch (error) {
