@@ -137,7 +137,7 @@ function bundles(): void {
   console.log(
     '  function   SDK bundled (shipped)        SDK external (runtime SDK)   module init: bundled / external (median of 5 fresh processes)',
   );
-  for (const name of ['webhook', 'sender']) {
+  for (const name of ['webhook', 'sender', 'api', 'sweeper']) {
     const sizes: string[] = [];
     const inits: number[] = [];
     for (const external of [false, true]) {
