@@ -19,11 +19,9 @@ const deps = {
   enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, queueUrl, jobs),
   now: Date.now,
 };
-const options = {
-  graceMs: intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000,
-  recheckMs: intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000,
-  limit: 500,
-};
+// Past the queue's visibility timeout SQS has had its chance; an opt-in enqueued again gets as long.
+const graceMs = intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000;
+const options = { graceMs, recheckMs: graceMs, limit: 500 };
 
 /** Runs on a schedule: re-enqueues lost opt-ins in time, ends passed ones as `expired`. */
 export const handler = async (_event: unknown, context: Context): Promise<SweepResult> => {

@@ -171,7 +171,6 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
     case 'ended':
       deps.metrics.count(END_METRIC[result.status]);
       if (failure?.kind === 'token_invalid') {
-        deps.metrics.count('PageTokenInvalid');
         deps.log.error('PAGE TOKEN INVALID: replace pages.<PAGE_ID>.accessToken in the secret', {
           ...context,
           status: result.status,
@@ -220,7 +219,6 @@ function reportFollowup(
 ): void {
   const failure = 'failure' in result ? result.failure : undefined;
   if (failure) countSendError(failure, deps);
-  if (failure?.kind === 'token_invalid') deps.metrics.count('PageTokenInvalid');
   switch (result.result) {
     case 'sent':
       deps.metrics.count('FollowupSent');
@@ -251,9 +249,11 @@ function reportFollowup(
 
 /**
  * A failed Send API call, counted twice: in total (the alarm's error rate; alarms cannot SEARCH
- * across dimensions) and by code (the dashboard's breakdown).
+ * across dimensions) and by code (the dashboard's breakdown). An invalid Page token is also
+ * counted on its own, for its alarm.
  */
 function countSendError(failure: AttemptError, deps: ProcessDeps): void {
+  if (failure.kind === 'token_invalid') deps.metrics.count('PageTokenInvalid');
   deps.metrics.count('SendError');
   deps.metrics.count('SendError', 1, {
     code: String(failure.code ?? failure.network ?? failure.httpStatus ?? 'unknown'),
