@@ -16,10 +16,10 @@ import { maxReceiveCountFor } from '../../shared/login-connect/retry';
 import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
 import { createTableIfMissing } from '../../shared/store/table-admin';
 import { startApiServer } from './api-server';
-import { CountingProxy } from './counting-proxy';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
 import { GraphEmulator } from './graph-emulator';
 import { lambdaContext } from './lambda-context';
+import { WireProxy } from './wire-proxy';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const REGION = 'us-east-1';
@@ -54,7 +54,10 @@ export interface LocalStackOptions {
   sweepGraceSeconds?: number;
   /** Where child output goes (prefixed by component). @default process.stdout */
   log?: (line: string) => void;
-  /** Put counting proxies between the handlers and DynamoDB/SQS (for the benchmark). */
+  /**
+   * Put wire proxies between the handlers and DynamoDB/SQS: they count requests (the benchmark)
+   * and fail chosen ones (the fault tests; `POST <proxy>/_faults`, see `wire-proxy.ts`).
+   */
   countRequests?: boolean;
 }
 
@@ -85,6 +88,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
     sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
     ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),
+    countRequests: env.LCM_WIRE_PROXY === 'true',
   };
 }
 
@@ -103,6 +107,9 @@ export interface LocalStackInfo {
   dynamodbEndpoint: string;
   tableName: string;
   sqsEndpoint: string;
+  /** The proxies the handlers reach DynamoDB and SQS through (with `LCM_WIRE_PROXY=true`). */
+  dynamodbProxyUrl?: string;
+  sqsProxyUrl?: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
   region: string;
@@ -218,8 +225,8 @@ async function start(
 
   const proxies = options.countRequests
     ? await Promise.all([
-        CountingProxy.start(dynamo.endpoint, 'DynamoDB'),
-        CountingProxy.start(fauxqs.address, 'SQS'),
+        WireProxy.start(dynamo.endpoint, 'DynamoDB'),
+        WireProxy.start(fauxqs.address, 'SQS'),
       ])
     : [];
   for (const proxy of proxies) stops.push(() => proxy.close());
@@ -294,6 +301,8 @@ async function start(
     dynamodbEndpoint: dynamo.endpoint,
     tableName: options.tableName,
     sqsEndpoint: fauxqs.address,
+    ...(proxies[0] ? { dynamodbProxyUrl: proxies[0].url } : {}),
+    ...(proxies[1] ? { sqsProxyUrl: proxies[1].url } : {}),
     queueUrl: queue.queueUrl,
     deadLetterQueueUrl: dlq.queueUrl,
     region: REGION,
