@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { documentClient, sqsClient } from '../shared/aws/clients';
-import { deferMessage } from '../shared/aws/sqs-queue';
+import { deferMessage, enqueueJobs } from '../shared/aws/sqs-queue';
 import { loadSenderConfig } from '../shared/config';
 import { sendApiClient } from '../shared/graph/send-api';
 import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/process-record';
@@ -26,6 +26,10 @@ const deps: ProcessDeps = {
   send: sendApiClient(config.graph),
   retryPolicy: config.retryPolicy,
   leaseMs: config.leaseMs,
+  unknownOutcome: config.unknownOutcome,
+  handOver: async (job) => {
+    await enqueueJobs(sqs, config.queueUrl, [job]);
+  },
   now: Date.now,
   defer: (receiptHandle, seconds) => deferMessage(sqs, config.queueUrl, receiptHandle, seconds),
   log: logger,

@@ -121,6 +121,7 @@ export class PipelineStack extends Stack {
         // The claim lease outlives any invocation that took it: Lambda kills an invocation at
         // its timeout, so a lease still held after that belongs to a dead sender.
         [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
+        [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
         [ENV.lockRetentionDays]: String(settings.retention.lockDays),
         [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
@@ -173,7 +174,9 @@ export class PipelineStack extends Stack {
         batchSize: settings.senderBatchSize,
         reportBatchItemFailures: true,
         maxConcurrency: settings.senderMaxConcurrency,
-      });
+      })
+      // Hands over the record of a send DynamoDB would not take in time (a `sent` job).
+      .bindQueueProducer(sendQueue.queue);
     this.apiFn
       .bindTable(table, API_TABLE_ACTIONS)
       .bindQueueProducer(sendQueue.queue)

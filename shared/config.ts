@@ -2,6 +2,7 @@ import { ENV, type Env, intFromEnv, requireEnv, stringFromEnv } from './env';
 import type { GraphConfig } from './graph/send-api';
 import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
 import type { RetryPolicy } from './login-connect/retry';
+import { UNKNOWN_OUTCOME_POLICIES, type UnknownOutcomePolicy } from './login-connect/send-errors';
 import type { Retention } from './store/dynamodb-optin-store';
 
 export interface SenderConfig {
@@ -10,6 +11,7 @@ export interface SenderConfig {
   graph: GraphConfig;
   retryPolicy: RetryPolicy;
   leaseMs: number;
+  unknownOutcome: UnknownOutcomePolicy;
   retention: Retention;
   firstMessages: FirstMessages;
 }
@@ -41,9 +43,20 @@ export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined
       maxSeconds: intFromEnv(env, ENV.sendRetryMaxSeconds, 900),
     },
     leaseMs: intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000,
+    unknownOutcome: unknownOutcomeFromEnv(env),
     retention: retentionFromEnv(env),
     firstMessages: parseFirstMessages(templates, ENV.firstMessages),
   };
+}
+
+function unknownOutcomeFromEnv(env: Env): UnknownOutcomePolicy {
+  const value = stringFromEnv(env, ENV.sendUnknownOutcome, 'retry');
+  if (!(UNKNOWN_OUTCOME_POLICIES as readonly string[]).includes(value)) {
+    throw new Error(
+      `Environment variable ${ENV.sendUnknownOutcome} must be one of ${UNKNOWN_OUTCOME_POLICIES.join(', ')}, got "${value}"`,
+    );
+  }
+  return value as UnknownOutcomePolicy;
 }
 
 /** How long each kind of record is kept, from the environment (the stack's `retention` settings). */

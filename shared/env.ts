@@ -15,6 +15,8 @@ export const ENV = {
   sendRetryBaseSeconds: 'SEND_RETRY_BASE_SECONDS',
   sendRetryMaxSeconds: 'SEND_RETRY_MAX_SECONDS',
   sendLeaseSeconds: 'SEND_LEASE_SECONDS',
+  /** `retry` or `hold`: what an attempt whose outcome is unknown leads to. */
+  sendUnknownOutcome: 'SEND_UNKNOWN_OUTCOME',
   optinRetentionDays: 'OPTIN_RETENTION_DAYS',
   lockRetentionDays: 'LOCK_RETENTION_DAYS',
   suppressionRetentionDays: 'SUPPRESSION_RETENTION_DAYS',

@@ -47,9 +47,31 @@ export const FollowupJobSchema = z.object({
 });
 export type FollowupJob = z.infer<typeof FollowupJobSchema>;
 
+/**
+ * A send Graph accepted that its sender could not record before it had to stop (DynamoDB kept
+ * refusing the write): handed over through the queue so the record is written later, and the
+ * message is never sent again. `target` says which record: an opt-in (`id` is the `login_id`) or a
+ * follow-up (`id` is its tracking id).
+ */
+export const SentJobSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal('sent'),
+  target: z.enum(['optin', 'followup']),
+  id: z.string().min(1),
+  pageId: z.string().min(1),
+  /** The attempt that sent it (its lease owner). */
+  owner: z.string().min(1),
+  messageId: z.string().min(1).optional(),
+  recipientId: z.string().min(1).optional(),
+  /** When Graph accepted it (epoch ms). */
+  sentAt: z.number().int().positive(),
+});
+export type SentJob = z.infer<typeof SentJobSchema>;
+
 export const QueueJobSchema = z.discriminatedUnion('kind', [
   OptinJobSchema,
   EventJobSchema,
   FollowupJobSchema,
+  SentJobSchema,
 ]);
 export type QueueJob = z.infer<typeof QueueJobSchema>;

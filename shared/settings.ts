@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { maxAttemptsInWindow } from './login-connect/retry';
+import { UNKNOWN_OUTCOME_POLICIES } from './login-connect/send-errors';
 import { formatIssues } from './validation';
 
 /** Scheduled attempts a window may hold, leaving SQS receives for crashes (cap 1000). */
@@ -25,6 +26,13 @@ export const SettingsSchema = z
     sendRetryBaseSeconds: z.int().min(1).max(900).default(30),
     /** Longest delay between two attempts. */
     sendRetryMaxSeconds: z.int().min(1).max(43_200).default(900),
+    /**
+     * What a send whose outcome is unknown leads to (Graph gave no answer, or a sender died
+     * mid-attempt; Graph has no idempotency key): `retry` sends again while the window is open (at
+     * least once: a second message is possible), `hold` never does (at most once: the opt-in ends
+     * as `unknown` for an operator). Either way `SendOutcomeUnknown` counts it.
+     */
+    sendUnknownOutcome: z.enum(UNKNOWN_OUTCOME_POLICIES).default('retry'),
     /** SQS records per sender invocation. */
     senderBatchSize: z.int().min(1).max(10).default(10),
     /** Concurrent sender invocations at most (SQS event source `maxConcurrency`). */

@@ -36,6 +36,9 @@ type ServiceMetric =
   | 'SendError'
   | 'DuplicateOptin'
   | 'DuplicateSendDetected'
+  | 'SendOutcomeUnknown'
+  | 'OptinOutcomeUnknown'
+  | 'SendHandedOver'
   | 'RecordsRejected';
 
 /** `SendError` per `code` (190, 613, 500, timeout...), for graphs: alarms cannot use SEARCH. */
@@ -129,6 +132,22 @@ export class Monitoring extends Construct {
         '"errors" and "lastError" on the OPTIN record (README, Operations) and the send ' +
         'errors by code on the dashboard.',
     });
+    this.addAlarm('SendOutcomeUnknown', {
+      metric: serviceMetric('SendOutcomeUnknown'),
+      threshold: 1,
+      alarmDescription:
+        'A Send API attempt ended without a known outcome (Graph gave no answer, or a sender ' +
+        'died mid-attempt). With sendUnknownOutcome "retry" the message was tried again, so a ' +
+        'person may have got two first messages; with "hold" the opt-in is now "unknown" and ' +
+        'waits for an operator (npx lcm list --status unknown; README, Exactly once).',
+    });
+    this.addAlarm('DuplicateSendDetected', {
+      metric: serviceMetric('DuplicateSendDetected'),
+      threshold: 1,
+      alarmDescription:
+        'Two sends were recorded for one opt-in or follow-up: a person got a second message. ' +
+        'The sender log line "a second message went out" names it (README, Exactly once).',
+    });
     this.addAlarm('PageTokenInvalid', {
       metric: serviceMetric('PageTokenInvalid'),
       threshold: 1,
@@ -209,12 +228,15 @@ export class Monitoring extends Construct {
         serviceMetric('OptinOptedOut'),
         serviceMetric('OptinPageLocked'),
         serviceMetric('OptinFailed'),
+        serviceMetric('OptinOutcomeUnknown'),
         serviceMetric('PageTokenInvalid'),
       ]),
       graph('Retries and duplicates', [
         serviceMetric('SendRetryScheduled'),
         serviceMetric('DuplicateOptin'),
         serviceMetric('DuplicateSendDetected'),
+        serviceMetric('SendOutcomeUnknown'),
+        serviceMetric('SendHandedOver'),
         serviceMetric('RecordsRejected'),
       ]),
       graph('Webhook requests refused', [

@@ -44,6 +44,8 @@ export interface LocalStackOptions {
   fresh: boolean;
   sendRetryBaseSeconds: number;
   sendRetryMaxSeconds: number;
+  /** `retry` or `hold` (the stack setting `sendUnknownOutcome`). */
+  sendUnknownOutcome: string;
   senderTimeoutSeconds: number;
   senderBatchSize: number;
   senderConcurrency: number;
@@ -82,6 +84,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     fresh: argv.includes('--fresh'),
     sendRetryBaseSeconds: num('SEND_RETRY_BASE_SECONDS', 30),
     sendRetryMaxSeconds: num('SEND_RETRY_MAX_SECONDS', 900),
+    sendUnknownOutcome: env.SEND_UNKNOWN_OUTCOME || 'retry',
     senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
     senderBatchSize: num('SENDER_BATCH_SIZE', 10),
     senderConcurrency: num('SENDER_CONCURRENCY', 2),
@@ -247,6 +250,7 @@ async function start(
     SEND_RETRY_BASE_SECONDS: String(options.sendRetryBaseSeconds),
     SEND_RETRY_MAX_SECONDS: String(options.sendRetryMaxSeconds),
     SEND_LEASE_SECONDS: String(options.senderTimeoutSeconds + 5),
+    SEND_UNKNOWN_OUTCOME: options.sendUnknownOutcome,
     FIRST_MESSAGES_JSON: JSON.stringify(firstMessages),
     POWERTOOLS_SERVICE_NAME: 'login-connect',
     POWERTOOLS_METRICS_DISABLED: 'true',

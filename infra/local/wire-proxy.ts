@@ -34,8 +34,8 @@ export type FaultKind =
 
 export interface FaultRule {
   operation: string;
-  /** Only requests whose body contains this text. */
-  contains?: string;
+  /** Only requests whose body contains this text (every one of these texts). */
+  contains?: string | string[];
   fault: FaultKind;
   /** How many matching requests fail; @default 1 */
   times?: number;
@@ -134,7 +134,7 @@ export class WireProxy {
       (r) =>
         r.remaining > 0 &&
         r.operation === operation &&
-        (r.contains === undefined || body.includes(r.contains)),
+        [r.contains ?? []].flat().every((text) => body.includes(text)),
     );
     if (rule) {
       rule.remaining -= 1;

@@ -56,10 +56,12 @@ export function sendApiClient(config: GraphConfig, fetchImpl: typeof fetch = fet
       // Duck-typed: fetch's DOMException is not always an `Error` of this realm.
       const name = (error as { name?: unknown } | null)?.name;
       const timedOut = name === 'TimeoutError' || name === 'AbortError';
+      const code = networkCode(error);
       return {
         ok: false,
         failure: {
           network: timedOut ? 'timeout' : 'error',
+          ...(!timedOut && code !== undefined ? { networkCode: code } : {}),
           message: timedOut ? `no answer within ${config.timeoutMs} ms` : networkMessage(error),
         },
       };
@@ -73,6 +75,8 @@ async function readResponse(response: Response): Promise<SendOutcome> {
   try {
     text = await response.text();
   } catch (error) {
+    // Graph answered 2xx and the body was lost on the way: the message went out, its id is unknown.
+    if (response.ok) return { ok: true, httpStatus: response.status };
     return {
       ok: false,
       failure: { network: 'error', httpStatus: response.status, message: networkMessage(error) },
@@ -110,6 +114,12 @@ async function readResponse(response: Response): Promise<SendOutcome> {
         typeof error.message === 'string' ? error.message.slice(0, 500) : `HTTP ${response.status}`,
     },
   };
+}
+
+/** The socket error code fetch wraps in `cause` (undici), if any. */
+function networkCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 function networkMessage(error: unknown): string {

@@ -1,35 +1,49 @@
 import type { SendMessage } from '../graph/send-api';
 import type { FollowupJob } from '../messages';
 import type { AppSecrets } from '../secrets';
-import type { MessageStore } from '../store/message-store';
+import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/message-store';
 import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
+import type { UnknownOutcome } from './deliver';
 import { checkFollowup } from './followup-policy';
+import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
-import { classifySendFailure } from './send-errors';
+import { classifySendFailure, outcomeUnknown, type UnknownOutcomePolicy } from './send-errors';
 import { FIRST_MESSAGE_WINDOW_MS } from './window';
 
-export interface FollowupDeps {
+export interface FollowupDeps extends RecordSendDeps {
   messages: MessageStore;
   people: PersonStore;
   secrets: () => Promise<AppSecrets>;
   send: SendMessage;
   retryPolicy: RetryPolicy;
   leaseMs: number;
-  now: () => number;
-  random?: () => number;
+  unknownOutcome: UnknownOutcomePolicy;
 }
 
 export type FollowupResult =
-  | { result: 'sent'; messageId?: string }
+  | {
+      result: 'sent';
+      messageId?: string;
+      record: RecordResult;
+      recordTries: number;
+      unknownOutcome?: UnknownOutcome;
+    }
   | {
       result: 'ended';
-      status: 'failed' | 'opted_out' | 'expired';
+      status: MessageEndStatus;
       reason: string;
       failure?: AttemptError;
+      unknownOutcome?: UnknownOutcome;
     }
   | { result: 'skipped'; reason: string }
-  | { result: 'retry'; delaySeconds: number; reason: string; failure?: AttemptError };
+  | {
+      result: 'retry';
+      delaySeconds: number;
+      reason: string;
+      failure?: AttemptError;
+      unknownOutcome?: UnknownOutcome;
+    };
 
 /**
  * Sends one follow-up message, exactly once, after checking the rules again: an opt-out, a Page
@@ -40,8 +54,17 @@ export async function deliverFollowup(
   deps: FollowupDeps,
 ): Promise<FollowupResult> {
   const now = deps.now();
-  const claimed = await deps.messages.claim(job.id, now, deps.leaseMs);
+  const claimed = await deps.messages.claim(job.id, now, deps.leaseMs, {
+    takeover: deps.unknownOutcome === 'retry',
+  });
   if (claimed.outcome === 'missing') return { result: 'skipped', reason: 'no such message' };
+  if (claimed.outcome === 'abandoned') {
+    // `hold`: an earlier attempt may have sent; never risk a second message.
+    const reason = 'previous_attempt_outcome_unknown';
+    if (await deps.messages.abandon(job.id, claimed.owner, reason, now))
+      return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
+    return { result: 'retry', delaySeconds: 1, reason: 'busy' };
+  }
   if (claimed.outcome === 'done') return { result: 'skipped', reason: `already ${claimed.status}` };
   if (claimed.outcome === 'busy')
     return {
@@ -50,7 +73,17 @@ export async function deliverFollowup(
       reason: 'busy',
     };
 
-  const { claim } = claimed;
+  const result = await attempt(claimed.claim, deps, now);
+  return claimed.takeover && result.unknownOutcome === undefined
+    ? { ...result, unknownOutcome: 'lease_expired' }
+    : result;
+}
+
+async function attempt(
+  claim: MessageClaim,
+  deps: FollowupDeps,
+  now: number,
+): Promise<Exclude<FollowupResult, { result: 'skipped' }>> {
   const message = claim.message;
   const decision = checkFollowup(
     {
@@ -85,23 +118,44 @@ export async function deliverFollowup(
   });
   const after = deps.now();
   if (outcome.ok) {
-    await deps.messages.markSent(
-      claim,
-      {
-        pageId: decision.pageId,
-        ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
-        ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
-      },
-      after,
+    const sent = {
+      pageId: decision.pageId,
+      ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
+      ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
+    };
+    // From here on the message is out: nothing may send it again, whatever the table says.
+    const recorded = await recordOrHandOver(
+      () => deps.messages.markSent(claim, sent, deps.now()),
+      () => ({
+        v: 1,
+        kind: 'sent',
+        target: 'followup',
+        id: claim.id,
+        owner: claim.owner,
+        ...sent,
+        sentAt: after,
+      }),
+      claim.leaseUntilMs,
+      deps,
     );
     return {
       result: 'sent',
       ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
+      record: recorded.result,
+      recordTries: recorded.tries,
     };
   }
 
   const kind = classifySendFailure(outcome.failure);
   const failure: AttemptError = { ...outcome.failure, kind, attempt: claim.message.attempts };
+  if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
+    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
+    await deps.messages.finish(claim, { ...end, error: failure }, after);
+    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer' };
+  }
+  const unknown = outcomeUnknown(outcome.failure)
+    ? { unknownOutcome: 'send_api_no_answer' as const }
+    : {};
   if (kind === 'transient') {
     // A follow-up is worth retrying for a day at most; the rules are checked again each time.
     const plan = planRetry({
@@ -118,6 +172,7 @@ export async function deliverFollowup(
         delaySeconds: plan.delaySeconds,
         reason: 'transient_send_error',
         failure,
+        ...unknown,
       };
     }
     await deps.messages.finish(
@@ -125,7 +180,7 @@ export async function deliverFollowup(
       { status: 'expired', reason: 'gave_up_retrying', error: failure },
       after,
     );
-    return { result: 'ended', status: 'expired', reason: 'gave_up_retrying', failure };
+    return { result: 'ended', status: 'expired', reason: 'gave_up_retrying', failure, ...unknown };
   }
   if (kind === 'opted_out') {
     await deps.messages.finish(

@@ -10,11 +10,18 @@ import type {
   TerminalStatus,
 } from '../store/optin-store';
 import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
+import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
-import { classifySendFailure, type FailureKind, type SendFailure } from './send-errors';
+import {
+  classifySendFailure,
+  type FailureKind,
+  outcomeUnknown,
+  type SendFailure,
+  type UnknownOutcomePolicy,
+} from './send-errors';
 import { isInsideWindow, windowEndsAt } from './window';
 
-export interface DeliverDeps {
+export interface DeliverDeps extends RecordSendDeps {
   store: OptinStore;
   secrets: () => Promise<AppSecrets>;
   firstMessages: FirstMessages;
@@ -22,23 +29,45 @@ export interface DeliverDeps {
   retryPolicy: RetryPolicy;
   /** How long a claim keeps others away; must outlive the attempt (see SEND_LEASE_SECONDS). */
   leaseMs: number;
-  now: () => number;
-  random?: () => number;
+  /** What an attempt whose outcome is unknown leads to (see `UnknownOutcomePolicy`). */
+  unknownOutcome: UnknownOutcomePolicy;
 }
+
+/**
+ * Why an attempt's outcome is unknown: Graph gave no answer, or an earlier attempt's lease ran out
+ * (its process died or stalled, maybe after Graph accepted the message).
+ */
+export type UnknownOutcome = 'send_api_no_answer' | 'lease_expired';
 
 /** What became of one opt-in job. */
 export type DeliverResult =
-  | { result: 'sent'; messageId?: string; latencyMs: number; duplicateSend: boolean }
+  | {
+      result: 'sent';
+      messageId?: string;
+      latencyMs: number;
+      /** `already_sent`: another attempt recorded a send first, so two went out. */
+      record: RecordResult;
+      recordTries: number;
+      /** Set when this attempt took over one whose outcome was unknown. */
+      unknownOutcome?: UnknownOutcome;
+    }
   | {
       result: 'ended';
       status: Exclude<TerminalStatus, 'sent'>;
       reason: string;
       failure?: AttemptError;
+      unknownOutcome?: UnknownOutcome;
     }
   /** Nothing to do: the opt-in had already ended, or the job contradicts the record. */
   | { result: 'skipped'; reason: string; status?: TerminalStatus }
   /** Try this job again in `delaySeconds` (set as the queue message's visibility). */
-  | { result: 'retry'; delaySeconds: number; reason: string; failure?: AttemptError };
+  | {
+      result: 'retry';
+      delaySeconds: number;
+      reason: string;
+      failure?: AttemptError;
+      unknownOutcome?: UnknownOutcome;
+    };
 
 /** The Send API request for a first message: always to `recipient.login_id`, never tagged. */
 export function firstMessageBody(loginId: string, template: FirstMessageTemplate): SendApiBody {
@@ -94,7 +123,9 @@ export async function deliverFirstMessage(
     return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
   }
 
-  const claimed = await deps.store.claim(optin, startedAt, deps.leaseMs);
+  const claimed = await deps.store.claim(optin, startedAt, deps.leaseMs, {
+    takeover: deps.unknownOutcome === 'retry',
+  });
   switch (claimed.outcome) {
     case 'done':
       return { result: 'skipped', reason: 'already_ended', status: claimed.status };
@@ -122,8 +153,19 @@ export async function deliverFirstMessage(
         { status: 'page_locked', reason: `locked_to_page:${claimed.lockedPageId}` },
         startedAt,
       );
-    case 'claimed':
-      return attempt(deps, optin, claimed.claim, secrets, accessToken);
+    case 'abandoned': {
+      // `hold`: an earlier attempt may have sent; never risk a second message.
+      const reason = 'previous_attempt_outcome_unknown';
+      if (await deps.store.abandon(optin.loginId, claimed.owner, reason, startedAt))
+        return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
+      return { result: 'retry', delaySeconds: 1, reason: 'busy' };
+    }
+    case 'claimed': {
+      const result = await attempt(deps, optin, claimed.claim, secrets, accessToken);
+      return claimed.takeover && result.unknownOutcome === undefined
+        ? { ...result, unknownOutcome: 'lease_expired' }
+        : result;
+    }
   }
 }
 
@@ -133,7 +175,7 @@ async function attempt(
   claim: Claim,
   secrets: AppSecrets,
   accessToken: string,
-): Promise<DeliverResult> {
+): Promise<Exclude<DeliverResult, { result: 'skipped' }>> {
   const template = templateFor(deps.firstMessages, optin.pageId);
   const outcome = await deps.send({
     accessToken,
@@ -143,24 +185,45 @@ async function attempt(
   const now = deps.now();
 
   if (outcome.ok) {
-    const recorded = await deps.store.markSent(
-      claim,
-      {
-        ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
-        ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
-      },
-      now,
+    const sent = {
+      ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
+      ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
+    };
+    // From here on the message is out: nothing may send it again, whatever the table says.
+    const recorded = await recordOrHandOver(
+      () => deps.store.markSent(claim, sent, deps.now()),
+      () => ({
+        v: 1,
+        kind: 'sent',
+        target: 'optin',
+        id: claim.loginId,
+        pageId: claim.pageId,
+        owner: claim.owner,
+        ...sent,
+        sentAt: now,
+      }),
+      claim.leaseUntilMs,
+      deps,
     );
     return {
       result: 'sent',
       ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
       latencyMs: now - optin.optinAtMs,
-      duplicateSend: recorded === 'already_sent',
+      record: recorded.result,
+      recordTries: recorded.tries,
     };
   }
 
   const kind = classifySendFailure(outcome.failure);
   const failure = await attemptError(deps, claim, outcome.failure, kind);
+  if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
+    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
+    await deps.store.finish(claim, { ...end, error: failure }, now);
+    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer' };
+  }
+  const unknown = outcomeUnknown(outcome.failure)
+    ? { unknownOutcome: 'send_api_no_answer' as const }
+    : {};
   if (kind === 'transient') {
     const plan = planRetry({
       attempt: failure.attempt,
@@ -176,6 +239,7 @@ async function attempt(
         delaySeconds: plan.delaySeconds,
         reason: 'transient_send_error',
         failure,
+        ...unknown,
       };
     }
     await deps.store.finish(
@@ -183,7 +247,13 @@ async function attempt(
       { status: 'expired', reason: 'window_closed_while_retrying', error: failure },
       now,
     );
-    return { result: 'ended', status: 'expired', reason: 'window_closed_while_retrying', failure };
+    return {
+      result: 'ended',
+      status: 'expired',
+      reason: 'window_closed_while_retrying',
+      failure,
+      ...unknown,
+    };
   }
   const end = KIND_TO_END[kind];
   await deps.store.finish(claim, { ...end, error: failure, suppress: kind === 'opted_out' }, now);

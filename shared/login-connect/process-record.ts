@@ -1,11 +1,17 @@
 import type { SQSRecord } from 'aws-lambda';
-import { type EventJob, type QueueJob, QueueJobSchema } from '../messages';
+import { type EventJob, type QueueJob, QueueJobSchema, type SentJob } from '../messages';
 import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
-import { type DeliverDeps, type DeliverResult, deliverFirstMessage } from './deliver';
+import {
+  type DeliverDeps,
+  type DeliverResult,
+  deliverFirstMessage,
+  type UnknownOutcome,
+} from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent } from './handle-event';
+import type { RecordResult } from './record-send';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
 export interface SenderLog {
@@ -58,6 +64,10 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     await recordEvent(job.value, deps);
     return;
   }
+  if (job.value.kind === 'sent') {
+    await recordHandedOver(job.value, record, deps);
+    return;
+  }
   if (job.value.kind === 'followup') {
     const result = await deliverFollowup(job.value, deps);
     reportFollowup(result, { sqsMessageId: record.messageId, trackingId: job.value.id }, deps);
@@ -93,6 +103,98 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     await deps.defer(record.receiptHandle, result.delaySeconds);
     throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
   }
+}
+
+/** Seconds before a hand-over whose record failed again is tried again. */
+const HANDOVER_RETRY_SECONDS = 2;
+
+/**
+ * Records a send its sender handed over (see `recordOrHandOver`). Never sends, never creates a
+ * record: a record deleted meanwhile stays deleted. A failed write comes back in a moment.
+ */
+async function recordHandedOver(job: SentJob, record: SQSRecord, deps: ProcessDeps) {
+  const facts = {
+    pageId: job.pageId,
+    owner: job.owner,
+    sentAtMs: job.sentAt,
+    ...(job.messageId !== undefined ? { messageId: job.messageId } : {}),
+    ...(job.recipientId !== undefined ? { recipientId: job.recipientId } : {}),
+  };
+  const context = {
+    sqsMessageId: record.messageId,
+    target: job.target,
+    ...(job.target === 'optin' ? { loginIdTag: deps.tag(job.id) } : { trackingId: job.id }),
+    messageId: job.messageId,
+  };
+  let outcome: Awaited<ReturnType<ProcessDeps['store']['recordHandedOver']>>;
+  try {
+    outcome =
+      job.target === 'optin'
+        ? await deps.store.recordHandedOver({ ...facts, loginId: job.id }, deps.now())
+        : await deps.messages.recordHandedOver({ ...facts, id: job.id }, deps.now());
+  } catch (error) {
+    deps.log.warn('a handed-over send could not be recorded yet', { ...context, error });
+    await deps.defer(record.receiptHandle, HANDOVER_RETRY_SECONDS);
+    throw new RetryLaterError(`retry in ${HANDOVER_RETRY_SECONDS}s: record not written`);
+  }
+  deps.metrics.count('HandedOverSendRecorded');
+  if (outcome === 'already_sent') {
+    deps.metrics.count('DuplicateSendDetected');
+    deps.log.error('a second message went out: another attempt recorded a send first', context);
+  } else if (outcome === 'gone') {
+    deps.log.warn(
+      'a handed-over send names a record that no longer exists: not re-created',
+      context,
+    );
+  } else {
+    deps.log.info('handed-over send recorded', context);
+  }
+}
+
+/** Logs and counts how a send that Graph accepted was recorded. */
+function reportRecord(
+  result: { record: RecordResult; recordTries: number },
+  context: Record<string, unknown>,
+  deps: ProcessDeps,
+): void {
+  if (result.recordTries > 1)
+    deps.log.warn('recording the send needed more than one try', {
+      ...context,
+      tries: result.recordTries,
+      record: result.record,
+    });
+  switch (result.record) {
+    case 'already_sent':
+      deps.metrics.count('DuplicateSendDetected');
+      deps.log.error('a second message went out: another attempt recorded a send first', context);
+      return;
+    case 'handed_over':
+      deps.metrics.count('SendHandedOver');
+      deps.log.warn(
+        'the send could not be recorded in time: handed over through the queue',
+        context,
+      );
+      return;
+    case 'gone':
+      deps.log.warn('sent, but the record was deleted meanwhile: not re-created', context);
+      return;
+    case 'recorded':
+      return;
+  }
+}
+
+/** An attempt whose outcome was unknown: counted for its alarm, whatever the setting made of it. */
+function reportUnknown(
+  result: { unknownOutcome?: UnknownOutcome },
+  context: Record<string, unknown>,
+  deps: ProcessDeps,
+): void {
+  if (result.unknownOutcome === undefined) return;
+  deps.metrics.count('SendOutcomeUnknown');
+  deps.log.warn('an attempt whose outcome is unknown (a second message is possible)', {
+    ...context,
+    why: result.unknownOutcome,
+  });
 }
 
 function parseJob(body: string): { ok: true; value: QueueJob } | { ok: false; reason: string } {
@@ -141,11 +243,13 @@ const END_METRIC = {
   opted_out: 'OptinOptedOut',
   page_locked: 'OptinPageLocked',
   failed: 'OptinFailed',
+  unknown: 'OptinOutcomeUnknown',
 } as const;
 
 function report(result: DeliverResult, context: Record<string, unknown>, deps: ProcessDeps): void {
   const failure = 'failure' in result && result.failure ? result.failure : undefined;
   if (failure) countSendError(failure, deps);
+  if (result.result !== 'skipped') reportUnknown(result, context, deps);
   const error = failure && {
     kind: failure.kind,
     code: failure.code,
@@ -163,10 +267,7 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
         messageId: result.messageId,
         latencyMs: result.latencyMs,
       });
-      if (result.duplicateSend) {
-        deps.metrics.count('DuplicateSendDetected');
-        deps.log.error('a second first message went out: the lease ran out while sending', context);
-      }
+      reportRecord(result, { ...context, messageId: result.messageId }, deps);
       return;
     case 'ended':
       deps.metrics.count(END_METRIC[result.status]);
@@ -219,10 +320,12 @@ function reportFollowup(
 ): void {
   const failure = 'failure' in result ? result.failure : undefined;
   if (failure) countSendError(failure, deps);
+  if (result.result !== 'skipped') reportUnknown(result, context, deps);
   switch (result.result) {
     case 'sent':
       deps.metrics.count('FollowupSent');
       deps.log.info('follow-up sent', { ...context, messageId: result.messageId });
+      reportRecord(result, { ...context, messageId: result.messageId }, deps);
       return;
     case 'ended':
       deps.metrics.count('FollowupNotSent');

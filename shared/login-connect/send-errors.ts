@@ -24,7 +24,41 @@ export interface SendFailure {
   fbtraceId?: string;
   /** Set when no HTTP answer came back. */
   network?: 'timeout' | 'error';
+  /** The socket error's code (`ECONNREFUSED`, `ECONNRESET`…), when there was one. */
+  networkCode?: string;
 }
+
+/**
+ * Socket errors raised before a request can have reached Graph: nothing was sent. Any other
+ * failure without an HTTP answer (a timeout, a connection reset mid-request) may have come after
+ * Graph accepted the message, and Graph has no idempotency key to ask it.
+ */
+const NOT_SENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'CERT_HAS_EXPIRED',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** True when a failed call may nonetheless have delivered the message (see `NOT_SENT_NETWORK_CODES`). */
+export function outcomeUnknown(failure: SendFailure): boolean {
+  // An HTTP answer, even an error, means Graph decided: an error status is not a send.
+  if (failure.network === undefined || failure.httpStatus !== undefined) return false;
+  if (failure.network === 'timeout') return true;
+  return failure.networkCode === undefined || !NOT_SENT_NETWORK_CODES.has(failure.networkCode);
+}
+
+/**
+ * What to do when a send's outcome is unknown (a Send API call with no answer, or an attempt whose
+ * process died mid-call): `retry` sends again (at least once: a second message is possible, never
+ * none while the window is open); `hold` never sends again (at most once: the opt-in ends as
+ * `unknown` for an operator to resolve).
+ */
+export type UnknownOutcomePolicy = 'retry' | 'hold';
+export const UNKNOWN_OUTCOME_POLICIES: readonly UnknownOutcomePolicy[] = ['retry', 'hold'];
 
 const TRANSIENT_CODES = new Set([1, 2, 4, 17, 32, 613, 1200, 80001, 80006]);
 

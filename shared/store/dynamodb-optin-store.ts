@@ -27,6 +27,8 @@ import {
   type OptinRef,
   type OptinStatus,
   type OptinStore,
+  type RecordOutcome,
+  type SentFacts,
   type SettleResult,
   type StaleOptin,
   TERMINAL_STATUSES,
@@ -47,6 +49,17 @@ const MAX_STORED_PAYLOAD_CHARS = 64_000;
 
 /** Attribute names that are DynamoDB reserved words (DynamoDB refuses unused ones). */
 const NAMES = { '#status': 'status', '#type': 'type' };
+
+/** A transient failure to record a send (a conflict, throttling): worth trying again. */
+export class RecordSendError extends Error {
+  override name = 'RecordSendError';
+}
+
+/** Whether a stored `sent` record is this very send (an earlier try whose answer was lost). */
+export function sameSend(old: Record<string, unknown>, sent: SentFacts): boolean {
+  if (sent.messageId !== undefined) return old.messageId === sent.messageId;
+  return old.sentBy === sent.owner;
+}
 
 /** The old item a failed condition returned, or undefined. */
 function failedItem(reason: CancellationReason | undefined): Record<string, unknown> | undefined {
@@ -99,10 +112,53 @@ export class DynamoDbOptinStore implements OptinStore {
     private readonly newOwner: () => string = randomUUID,
   ) {}
 
-  async claim(optin: OptinRef, nowMs: number, leaseMs: number): Promise<ClaimResult> {
+  async claim(
+    optin: OptinRef,
+    nowMs: number,
+    leaseMs: number,
+    options: { takeover?: boolean } = {},
+  ): Promise<ClaimResult> {
     const owner = this.newOwner();
-    const leaseUntilMs = nowMs + leaseMs;
-    const now = iso(nowMs);
+    const claimed = await this.claimWrite(optin, nowMs, leaseMs, owner, {
+      condition:
+        'attribute_not_exists(pk) OR (pageId = :pageId AND windowEndsAt > :now AND ' +
+        '#status = :pending AND (attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now))',
+      values: { ':pending': 'pending' },
+    });
+    if (claimed === true) return this.claimed(optin, owner, nowMs + leaseMs, false);
+    const refused = await this.explainRefusedClaim(optin, claimed, nowMs);
+    if (refused.outcome !== 'abandoned' || !options.takeover) return refused;
+    // Another attempt's lease ran out: take it over, unless someone else just did.
+    const taken = await this.claimWrite(optin, nowMs, leaseMs, owner, {
+      condition:
+        'pageId = :pageId AND windowEndsAt > :now AND #status = :sending AND ' +
+        'leaseOwner = :previous AND leaseUntil < :now',
+      values: { ':sending': 'sending', ':previous': refused.owner },
+    });
+    if (taken === true) return this.claimed(optin, owner, nowMs + leaseMs, true);
+    return this.explainRefusedClaim(optin, taken, nowMs);
+  }
+
+  private claimed(optin: OptinRef, owner: string, leaseUntilMs: number, takeover: boolean) {
+    return {
+      outcome: 'claimed' as const,
+      claim: { loginId: optin.loginId, pageId: optin.pageId, owner, leaseUntilMs },
+      takeover,
+    };
+  }
+
+  /**
+   * The claim: the OPTIN taken under `condition` (created if missing), checked together with the
+   * LOCK (none, or this Page) and the SUPPRESSION (none). True, or the cancellation reasons.
+   */
+  private async claimWrite(
+    optin: OptinRef,
+    nowMs: number,
+    leaseMs: number,
+    owner: string,
+    when: { condition: string; values: Record<string, unknown> },
+  ): Promise<true | CancellationReason[]> {
+    const leaseUntil = iso(nowMs + leaseMs);
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -116,21 +172,18 @@ export class DynamoDbOptinStore implements OptinStore {
                   'sweepPk = :pendingKey, sweepAt = :leaseUntil, ' +
                   'attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now, updatedAt = :now ' +
                   'REMOVE nextAttemptAt ADD sources :sources',
-                ConditionExpression:
-                  'attribute_not_exists(pk) OR (pageId = :pageId AND windowEndsAt > :now AND ' +
-                  '((#status = :pending AND (attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now)) OR ' +
-                  '(#status = :sending AND leaseUntil < :now)))',
+                ConditionExpression: when.condition,
                 ExpressionAttributeNames: NAMES,
                 ExpressionAttributeValues: {
                   ...createIfMissingValues(optin, this.retention, nowMs),
                   ':sending': 'sending',
-                  ':pending': 'pending',
                   ':owner': owner,
-                  ':leaseUntil': iso(leaseUntilMs),
+                  ':leaseUntil': leaseUntil,
                   ':pendingKey': PENDING_KEY,
                   ':zero': 0,
                   ':one': 1,
-                  ':now': now,
+                  ':now': iso(nowMs),
+                  ...when.values,
                 },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
@@ -155,14 +208,38 @@ export class DynamoDbOptinStore implements OptinStore {
           ],
         }),
       );
+      return true;
     } catch (error) {
       if (!isCancelled(error)) throw error;
-      return this.explainRefusedClaim(optin, error.CancellationReasons ?? [], nowMs);
+      return error.CancellationReasons ?? [];
     }
-    return {
-      outcome: 'claimed',
-      claim: { loginId: optin.loginId, pageId: optin.pageId, owner, leaseUntilMs },
-    };
+  }
+
+  async abandon(loginId: string, owner: string, reason: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.optin(loginId),
+          UpdateExpression:
+            'SET #status = :unknown, statusReason = :reason, updatedAt = :now, finishedAt = :now ' +
+            'REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt',
+          ConditionExpression: '#status = :sending AND leaseOwner = :owner',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':unknown': 'unknown',
+            ':reason': reason,
+            ':now': iso(nowMs),
+            ':sending': 'sending',
+            ':owner': owner,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** Transactions return nothing on success, so the count is read back, strongly consistent. */
@@ -217,6 +294,13 @@ export class DynamoDbOptinStore implements OptinStore {
         return { outcome: 'conflict', storedPageId: String(old.pageId) };
       if (typeof old.windowEndsAt === 'string' && old.windowEndsAt <= now)
         return { outcome: 'expired' };
+      if (
+        old.status === 'sending' &&
+        typeof old.leaseUntil === 'string' &&
+        old.leaseUntil < now &&
+        typeof old.leaseOwner === 'string'
+      )
+        return { outcome: 'abandoned', owner: old.leaseOwner };
       const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
       const untilMs = typeof until === 'string' ? Date.parse(until) : Number.NaN;
       return { outcome: 'busy', untilMs: Number.isNaN(untilMs) ? nowMs + 1000 : untilMs };
@@ -230,13 +314,51 @@ export class DynamoDbOptinStore implements OptinStore {
     claim: Claim,
     sent: { messageId?: string; recipientId?: string },
     nowMs: number,
-  ): Promise<'recorded' | 'already_sent'> {
-    const now = iso(nowMs);
-    const set = ['#status = :sent', 'sentAt = :now', 'lockedPageId = :pageId', 'updatedAt = :now'];
+  ): Promise<RecordOutcome> {
+    const facts = { ...sent, owner: claim.owner, loginId: claim.loginId, pageId: claim.pageId };
+    const byHolder = await this.recordSent(facts, nowMs, nowMs, true);
+    if (byHolder !== 'lease_lost') return byHolder;
+    // The lease ran out before we could record. The message did go out, so record it anyway.
+    return this.recordHandedOver({ ...facts, sentAtMs: nowMs }, nowMs);
+  }
+
+  async recordHandedOver(
+    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number },
+    nowMs: number,
+  ): Promise<RecordOutcome> {
+    const outcome = await this.recordSent(sent, sent.sentAtMs, nowMs, false);
+    // Not reached: without the holder's condition, only a missing or `sent` record refuses.
+    if (outcome === 'lease_lost') throw new RecordSendError('the record refused the send');
+    return outcome;
+  }
+
+  /**
+   * One transaction: the OPTIN becomes `sent` (only if it exists; by the lease holder, or over any
+   * status but `sent`), the LOCK (unless another Page holds it) and the receipt pointers. Reads the
+   * cancellation reasons: a condition that failed because this very send is already recorded (an
+   * earlier try whose answer was lost) is success; conflicts and throttling are thrown.
+   */
+  private async recordSent(
+    sent: SentFacts & { loginId: string; pageId: string },
+    sentAtMs: number,
+    nowMs: number,
+    asHolder: boolean,
+    withLock = true,
+  ): Promise<RecordOutcome | 'lease_lost'> {
+    const sentAt = iso(sentAtMs);
+    const set = [
+      '#status = :sent',
+      'sentAt = :sentAt',
+      'sentBy = :owner',
+      'lockedPageId = :pageId',
+      'updatedAt = :now',
+    ];
     const values: Record<string, unknown> = {
       ':sent': 'sent',
-      ':now': now,
-      ':pageId': claim.pageId,
+      ':sentAt': sentAt,
+      ':owner': sent.owner,
+      ':pageId': sent.pageId,
+      ':now': iso(nowMs),
     };
     if (sent.messageId !== undefined) {
       set.push('messageId = :messageId');
@@ -246,88 +368,89 @@ export class DynamoDbOptinStore implements OptinStore {
       set.push('recipientId = :recipientId');
       values[':recipientId'] = sent.recipientId;
     }
+    if (!withLock) set.push('lockConflict = :true');
+    if (!withLock) values[':true'] = true;
     const pointerExpiry = epochSeconds(nowMs) + this.retention.lockDays * DAY_S;
-    const write = (condition: string, conditionValues: Record<string, unknown>) =>
-      this.client.send(
+    const pointer = (key: { pk: string; sk: string }, type: string) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { ...key, type, ref: keys.optin(sent.loginId), expiresAt: pointerExpiry },
+      },
+    });
+    try {
+      await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Update: {
                 TableName: this.tableName,
-                Key: keys.optin(claim.loginId),
+                Key: keys.optin(sent.loginId),
                 UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason, sweepPk, sweepAt`,
-                ConditionExpression: condition,
+                ConditionExpression: asHolder
+                  ? 'leaseOwner = :owner'
+                  : 'attribute_exists(pk) AND #status <> :sent',
                 ExpressionAttributeNames: STATUS,
-                ExpressionAttributeValues: { ...values, ...conditionValues },
+                ExpressionAttributeValues: values,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.lock(claim.loginId),
-                  type: 'lock',
-                  loginId: claim.loginId,
-                  pageId: claim.pageId,
-                  lockedAt: now,
-                  ...(sent.messageId !== undefined ? { messageId: sent.messageId } : {}),
-                  expiresAt: epochSeconds(nowMs) + this.retention.lockDays * DAY_S,
-                },
-                ConditionExpression: 'attribute_not_exists(pk) OR pageId = :pageId',
-                ExpressionAttributeValues: { ':pageId': claim.pageId },
-              },
-            },
-            // Receipts name the message by `mid`, or the person by PSID (when Graph returned one).
-            ...(sent.messageId !== undefined
+            ...(withLock
               ? [
                   {
                     Put: {
                       TableName: this.tableName,
                       Item: {
-                        ...keys.mid(sent.messageId),
-                        type: 'mid',
-                        ref: keys.optin(claim.loginId),
-                        expiresAt: pointerExpiry,
+                        ...keys.lock(sent.loginId),
+                        type: 'lock',
+                        loginId: sent.loginId,
+                        pageId: sent.pageId,
+                        lockedAt: sentAt,
+                        ...(sent.messageId !== undefined ? { messageId: sent.messageId } : {}),
+                        expiresAt: epochSeconds(nowMs) + this.retention.lockDays * DAY_S,
                       },
+                      ConditionExpression: 'attribute_not_exists(pk) OR pageId = :pageId',
+                      ExpressionAttributeValues: { ':pageId': sent.pageId },
                     },
                   },
                 ]
               : []),
+            // Receipts name the message by `mid`, or the person by PSID (when Graph returned one).
+            ...(sent.messageId !== undefined ? [pointer(keys.mid(sent.messageId), 'mid')] : []),
             ...(sent.recipientId !== undefined
               ? [
-                  {
-                    Put: {
-                      TableName: this.tableName,
-                      Item: {
-                        ...keys.sentMessage(
-                          { kind: 'psid', id: sent.recipientId },
-                          firstMessageTrackingId(claim.loginId),
-                        ),
-                        type: 'sent_message',
-                        ref: keys.optin(claim.loginId),
-                        expiresAt: pointerExpiry,
-                      },
-                    },
-                  },
+                  pointer(
+                    keys.sentMessage(
+                      { kind: 'psid', id: sent.recipientId },
+                      firstMessageTrackingId(sent.loginId),
+                    ),
+                    'sent_message',
+                  ),
                 ]
               : []),
           ],
         }),
       );
-    try {
-      await write('leaseOwner = :owner', { ':owner': claim.owner });
       return 'recorded';
     } catch (error) {
       if (!isCancelled(error)) throw error;
-    }
-    // The lease ran out before we could record. The message did go out, so record it unless
-    // someone else already recorded a send: then two messages went out, which the caller reports.
-    try {
-      await write('#status <> :sent', {});
-      return 'recorded';
-    } catch (error) {
-      if (!isCancelled(error)) throw error;
-      return 'already_sent';
+      const [optinReason, lockReason] = error.CancellationReasons ?? [];
+      if (optinReason?.Code === 'ConditionalCheckFailed') {
+        const old = failedItem(optinReason);
+        if (old === undefined) return 'gone';
+        if (old.status === 'sent') return sameSend(old, sent) ? 'recorded' : 'already_sent';
+        return 'lease_lost';
+      }
+      if (
+        withLock &&
+        lockReason?.Code === 'ConditionalCheckFailed' &&
+        optinReason?.Code === 'None'
+      ) {
+        // Another Page holds the lock: the send still happened; record it, keep their lock.
+        return this.recordSent(sent, sentAtMs, nowMs, asHolder, false);
+      }
+      throw new RecordSendError(
+        `recording the send was cancelled: ${(error.CancellationReasons ?? []).map((r) => r.Code).join(', ')}`,
+      );
     }
   }
 

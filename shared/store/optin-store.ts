@@ -1,7 +1,11 @@
 import type { FailureKind, SendFailure } from '../login-connect/send-errors';
 import type { EventJob } from '../messages';
 
-/** Where an opt-in stands. The last five are terminal: exactly one of them ends every opt-in. */
+/**
+ * Where an opt-in stands. All but the first two are terminal: exactly one of them ends every
+ * opt-in. `unknown` (only with the `hold` setting): an attempt's outcome could not be known, and
+ * nothing is sent again until an operator resolves it.
+ */
 export type OptinStatus =
   | 'pending'
   | 'sending'
@@ -9,7 +13,8 @@ export type OptinStatus =
   | 'expired'
   | 'opted_out'
   | 'page_locked'
-  | 'failed';
+  | 'failed'
+  | 'unknown';
 export type TerminalStatus = Exclude<OptinStatus, 'pending' | 'sending'>;
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set<TerminalStatus>([
@@ -18,6 +23,7 @@ export const TERMINAL_STATUSES: ReadonlySet<string> = new Set<TerminalStatus>([
   'opted_out',
   'page_locked',
   'failed',
+  'unknown',
 ]);
 
 /** What the sender knows about an opt-in when it picks up a job. */
@@ -45,7 +51,10 @@ export interface Claim {
 }
 
 export type ClaimResult =
-  | { outcome: 'claimed'; claim: Claim }
+  /** `takeover`: the claim ended another attempt's expired lease, whose outcome is unknown. */
+  | { outcome: 'claimed'; claim: Claim; takeover: boolean }
+  /** Another attempt's lease expired and takeovers are not allowed: its outcome is unknown. */
+  | { outcome: 'abandoned'; owner: string }
   /** The opt-in already ended (a duplicate, or a retry after success). */
   | { outcome: 'done'; status: TerminalStatus }
   /** Someone holds the lease, or the next attempt is not due: try again at `untilMs`. */
@@ -62,6 +71,21 @@ export type SettleResult =
   | { outcome: 'done'; status: TerminalStatus }
   | { outcome: 'busy'; untilMs: number };
 
+/**
+ * What recording a send found: `recorded` (by this call, or by an earlier try of it whose answer
+ * was lost), `already_sent` (another attempt recorded a different send: two messages went out),
+ * `gone` (the record no longer exists, e.g. deleted: recording never re-creates it). Transient
+ * failures (conflicts, throttling, 5xx) are thrown, for the caller to retry.
+ */
+export type RecordOutcome = 'recorded' | 'already_sent' | 'gone';
+
+/** A send that Graph accepted, as recorded. `owner` names the attempt that made it. */
+export interface SentFacts {
+  owner: string;
+  messageId?: string;
+  recipientId?: string;
+}
+
 /** A failed attempt as recorded: what Graph said, and what we made of it. */
 export interface AttemptError extends SendFailure {
   kind: FailureKind;
@@ -74,16 +98,34 @@ export interface AttemptError extends SendFailure {
  * and concurrent workers cannot both win.
  */
 export interface OptinStore {
-  /** Creates the record if new and takes the lease, unless the opt-in ended, is suppressed, locked to another Page, expired, or busy. */
-  claim(optin: OptinRef, nowMs: number, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Creates the record if new and takes the lease, unless the opt-in ended, is suppressed, locked
+   * to another Page, expired, or busy. An expired lease is taken over only with `takeover`.
+   */
+  claim(
+    optin: OptinRef,
+    nowMs: number,
+    leaseMs: number,
+    options?: { takeover?: boolean },
+  ): Promise<ClaimResult>;
+  /** Ends an abandoned attempt (see `claim`) as `unknown`. False if someone moved it meanwhile. */
+  abandon(loginId: string, owner: string, reason: string, nowMs: number): Promise<boolean>;
   /** How many attempts the record counts, this one included (read only when an attempt failed). */
   attempts(claim: Claim): Promise<number>;
-  /** Records success and the Page lock. `already_sent` means another worker recorded a send first. */
+  /**
+   * Records a send Graph accepted, the Page lock and the receipt pointers: by the lease holder, or
+   * (the lease lost meanwhile) over any status but `sent`. Never creates the record.
+   */
   markSent(
     claim: Claim,
     sent: { messageId?: string; recipientId?: string },
     nowMs: number,
-  ): Promise<'recorded' | 'already_sent'>;
+  ): Promise<RecordOutcome>;
+  /** `markSent` for a send handed over through the queue, when its sender could not record it. */
+  recordHandedOver(
+    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number },
+    nowMs: number,
+  ): Promise<RecordOutcome>;
   /** Releases the lease and schedules the next attempt. False if the lease was lost meanwhile. */
   markRetry(claim: Claim, error: AttemptError, retryAtMs: number, nowMs: number): Promise<boolean>;
   /** Ends a claimed opt-in. With `suppress`, also records the person as not to be messaged. */

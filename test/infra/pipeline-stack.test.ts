@@ -310,6 +310,7 @@ describe('PipelineStack', () => {
         [ENV.sendRetryBaseSeconds]: '60',
         [ENV.sendRetryMaxSeconds]: '1800',
         [ENV.sendLeaseSeconds]: '50',
+        [ENV.sendUnknownOutcome]: 'retry',
         [ENV.optinRetentionDays]: '30',
         [ENV.lockRetentionDays]: '365',
         [ENV.suppressionRetentionDays]: '730',
@@ -382,7 +383,7 @@ describe('PipelineStack', () => {
       });
     });
 
-    it('lets the sender consume and reschedule messages but never send them', () => {
+    it('lets the sender consume and reschedule messages, and send only to hand over a record', () => {
       const actions = actionsOf(SENDER_FN);
       expect(actions).toEqual(
         expect.arrayContaining([
@@ -392,7 +393,8 @@ describe('PipelineStack', () => {
           'secretsmanager:GetSecretValue',
         ]),
       );
-      expect(actions).not.toContain('sqs:SendMessage');
+      expect(actions).toContain('sqs:SendMessage');
+      expect(actions).not.toContain('sqs:PurgeQueue');
       expect(actions).not.toContain('dynamodb:Scan');
       expect(actions).not.toContain('dynamodb:BatchWriteItem');
     });
@@ -560,7 +562,7 @@ describe('PipelineStack', () => {
 
   describe('monitoring', () => {
     it('notifies the alarm topic of every alarm firing and clearing, and ignores missing data', () => {
-      expect(Object.keys(ALARMS)).toHaveLength(7);
+      expect(Object.keys(ALARMS)).toHaveLength(9);
       for (const { Properties } of Object.values(ALARMS)) {
         expect(Properties).toMatchObject({
           AlarmActions: [TOPIC],
@@ -590,21 +592,24 @@ describe('PipelineStack', () => {
       });
     });
 
-    it.each(['OptinExpired', 'PageTokenInvalid', 'WebhookErrors'])(
-      'alarms on a single %s in five minutes',
-      (metricName) => {
-        expect(alarm(metricName)).toMatchObject({
-          Namespace: 'LoginConnect',
-          MetricName: metricName,
-          Dimensions: [{ Name: 'service', Value: 'login-connect' }],
-          Statistic: 'Sum',
-          Period: 300,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          Threshold: 1,
-          EvaluationPeriods: 1,
-        });
-      },
-    );
+    it.each([
+      'OptinExpired',
+      'PageTokenInvalid',
+      'WebhookErrors',
+      'SendOutcomeUnknown',
+      'DuplicateSendDetected',
+    ])('alarms on a single %s in five minutes', (metricName) => {
+      expect(alarm(metricName)).toMatchObject({
+        Namespace: 'LoginConnect',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: 'login-connect' }],
+        Statistic: 'Sum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+      });
+    });
 
     it('alarms when the Send API error rate stays above the configured percent for 15 minutes', () => {
       const properties = alarm('SenderErrorRate');
@@ -749,7 +754,7 @@ describe('PipelineStack', () => {
       );
 
       expect(body.widgets[0]?.type).toBe('alarm');
-      expect(body.widgets[0]?.properties.alarms).toHaveLength(7);
+      expect(body.widgets[0]?.properties.alarms).toHaveLength(9);
       for (const metricName of [
         'OptinsReceived',
         'FirstMessageSent',

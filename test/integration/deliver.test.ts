@@ -47,6 +47,10 @@ function deps(overrides: Partial<DeliverDeps> = {}): DeliverDeps {
     send: sendApiClient({ baseUrl: graph.url, version: 'v25.0', timeoutMs: 2000 }),
     retryPolicy: { baseSeconds: 30, maxSeconds: 900 },
     leaseMs: LEASE,
+    unknownOutcome: 'retry',
+    handOver: async () => {
+      throw new Error('no hand-over expected in this test');
+    },
     now: () => clock,
     random: () => 0.5,
     ...overrides,
@@ -78,7 +82,7 @@ describe('deliverFirstMessage()', () => {
 
     const result = await deliverFirstMessage(optin, deps());
 
-    expect(result).toMatchObject({ result: 'sent', latencyMs: 2000, duplicateSend: false });
+    expect(result).toMatchObject({ result: 'sent', latencyMs: 2000, record: 'recorded' });
     const [call] = sendsTo(optin.loginId);
     expect(call?.body).toEqual({
       recipient: { login_id: optin.loginId },

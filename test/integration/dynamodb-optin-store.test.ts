@@ -79,7 +79,7 @@ describe('DynamoDbOptinStore', () => {
       await store.claim(optin, T0, LEASE);
 
       const during = await store.claim(optin, T0 + LEASE - 1, LEASE);
-      const after = await store.claim(optin, T0 + LEASE + 1, LEASE);
+      const after = await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
 
       expect(during).toEqual({ outcome: 'busy', untilMs: T0 + LEASE });
       expect(after.outcome).toBe('claimed');
@@ -220,7 +220,7 @@ describe('DynamoDbOptinStore', () => {
     it('still records a send whose lease ran out, and reports a second send as already_sent', async () => {
       const optin = ref();
       const slow = await store.claim(optin, T0, LEASE);
-      const fast = await store.claim(optin, T0 + LEASE + 1, LEASE);
+      const fast = await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
       if (slow.outcome !== 'claimed' || fast.outcome !== 'claimed') throw new Error('not claimed');
 
       expect(await store.markSent(slow.claim, { messageId: 'm_slow' }, T0 + LEASE + 5)).toBe(
@@ -257,7 +257,7 @@ describe('DynamoDbOptinStore', () => {
     it('does nothing once the lease belongs to someone else', async () => {
       const optin = ref();
       const old = await store.claim(optin, T0, LEASE);
-      await store.claim(optin, T0 + LEASE + 1, LEASE);
+      await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
       if (old.outcome !== 'claimed') throw new Error('not claimed');
 
       expect(await store.markRetry(old.claim, transient, T0 + 99_000, T0 + LEASE + 2)).toBe(false);

@@ -32,6 +32,10 @@ const deliverDeps = () => ({
   send: sendApiClient({ baseUrl: graph.url, version: 'v25.0', timeoutMs: 2000 }),
   retryPolicy: { baseSeconds: 30, maxSeconds: 900 },
   leaseMs: LEASE,
+  unknownOutcome: 'retry' as const,
+  handOver: async () => {
+    throw new Error('no hand-over expected in this test');
+  },
   now: () => clock,
 });
 const sendsTo = (loginId: string) =>

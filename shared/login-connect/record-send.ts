@@ -1,0 +1,55 @@
+import type { SentJob } from '../messages';
+import type { RecordOutcome } from '../store/optin-store';
+
+/** How a send that Graph accepted ended up recorded. */
+export type RecordResult = RecordOutcome | 'handed_over';
+
+export interface RecordSendDeps {
+  now: () => number;
+  /** Waits `ms`; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Puts a "record this send" job on the queue. */
+  handOver: (job: SentJob) => Promise<void>;
+  random?: () => number;
+}
+
+/** Stop retrying the record this long before the lease ends, so the hand-over comes first. */
+export const RECORD_MARGIN_MS = 2_000;
+/** Never retry the record for longer than this, whatever the lease. */
+export const RECORD_BUDGET_MS = 10_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Records a send that Graph accepted, so that nothing sends it again. Transient failures of the
+ * write (conflicts, throttling, 5xx: thrown by `record`) are retried with backoff until shortly
+ * before `leaseUntilMs`, while no other attempt may take the opt-in over. If the record still
+ * cannot be written, the send is handed over durably as a `sent` job on the queue, whose later
+ * processing records it. Throws only when the queue refuses too: the caller must then fail loudly.
+ */
+export async function recordOrHandOver(
+  record: () => Promise<RecordOutcome>,
+  job: () => SentJob,
+  leaseUntilMs: number,
+  deps: RecordSendDeps,
+): Promise<{ result: RecordResult; tries: number; lastError?: unknown }> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const random = deps.random ?? Math.random;
+  const deadline = Math.min(leaseUntilMs - RECORD_MARGIN_MS, deps.now() + RECORD_BUDGET_MS);
+  let lastError: unknown;
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return { result: await record(), tries, ...(lastError ? { lastError } : {}) };
+    } catch (error) {
+      lastError = error;
+    }
+    // Equal jitter from 50 ms, doubling, at most 1 s between tries.
+    const ceiling = Math.min(1000, 50 * 2 ** (tries - 1));
+    const delay = ceiling / 2 + random() * (ceiling / 2);
+    if (deps.now() + delay >= deadline) {
+      await deps.handOver(job());
+      return { result: 'handed_over', tries, lastError };
+    }
+    await sleep(delay);
+  }
+}
