@@ -12,6 +12,7 @@ export const OPTIN_STATUSES = [
   'opted_out',
   'page_locked',
   'failed',
+  'unknown',
 ] as const;
 
 /** `--since` reaches back this far at most: one Query per day, and records expire long before. */

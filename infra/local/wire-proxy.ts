@@ -23,6 +23,7 @@ import {
  * - `unprocessed`: for `BatchGetItem`, answers 200 with no items and every requested key in
  *   `UnprocessedKeys`, as DynamoDB does when it throttles a batch.
  * - `reset`: destroys the connection without an answer. Nothing is written.
+ * - `hang`: never answers (until the caller gives up or dies). Nothing is written.
  */
 export type FaultKind =
   | 'conflict'
@@ -30,7 +31,8 @@ export type FaultKind =
   | 'internal'
   | 'lost_answer'
   | 'unprocessed'
-  | 'reset';
+  | 'reset'
+  | 'hang';
 
 export interface FaultRule {
   operation: string;
@@ -197,6 +199,7 @@ function fail(res: ServerResponse, fault: FaultKind, body: Buffer): void {
     unprocessed(res, body);
     return;
   }
+  if (fault === 'hang') return;
   if (fault === 'reset') {
     res.socket?.destroy();
     return;

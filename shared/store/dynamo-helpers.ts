@@ -37,5 +37,6 @@ export function errorItem(error: AttemptError, nowMs: number) {
     ...(error.type !== undefined ? { type: error.type } : {}),
     ...(error.fbtraceId !== undefined ? { fbtraceId: error.fbtraceId } : {}),
     ...(error.network !== undefined ? { network: error.network } : {}),
+    ...(error.networkCode !== undefined ? { networkCode: error.networkCode } : {}),
   };
 }

@@ -28,6 +28,7 @@ export interface ErrorView {
   message?: string;
   fbtraceId?: string;
   network?: string;
+  networkCode?: string;
   at?: string;
 }
 
@@ -172,6 +173,7 @@ export function errorView(item: unknown): ErrorView {
     message: str(e.message),
     fbtraceId: str(e.fbtraceId),
     network: str(e.network),
+    networkCode: str(e.networkCode),
     at: str(e.at),
   });
 }
@@ -188,9 +190,13 @@ export function explainOptin(item: Item, nowMs: number): string {
     case 'sending': {
       const until = msOf(item.leaseUntil);
       return until !== undefined && until < nowMs
-        ? 'a worker died mid-attempt; its lease has run out and the next delivery retries (or the sweeper enqueues it again). Nothing to do.'
+        ? 'a worker died mid-attempt, maybe after Graph accepted the message; its lease has run out. With sendUnknownOutcome "retry" the next delivery sends again (a second message is possible); with "hold" it ends as unknown.'
         : 'being sent right now.';
     }
+    case 'unknown':
+      return reason === 'send_api_no_answer'
+        ? 'the Send API gave no answer, so the message may or may not have gone out; with sendUnknownOutcome "hold" it is not sent again. Ask the person or check the Page inbox; resolve by hand (README, Exactly once).'
+        : 'an earlier attempt died mid-send, so the message may or may not have gone out; with sendUnknownOutcome "hold" it is not sent again. Ask the person or check the Page inbox; resolve by hand (README, Exactly once).';
     case 'sent':
       return 'the first message went out.';
     case 'expired':
