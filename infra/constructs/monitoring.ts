@@ -39,6 +39,7 @@ type ServiceMetric =
   | 'SendOutcomeUnknown'
   | 'OptinOutcomeUnknown'
   | 'SendHandedOver'
+  | 'SendNotRecorded'
   | 'RecordsRejected';
 
 /** `SendError` per `code` (190, 613, 500, timeout...), for graphs: alarms cannot use SEARCH. */
@@ -140,6 +141,14 @@ export class Monitoring extends Construct {
         'died mid-attempt). With sendUnknownOutcome "retry" the message was tried again, so a ' +
         'person may have got two first messages; with "hold" the opt-in is now "unknown" and ' +
         'waits for an operator (npx lcm list --status unknown; README, Exactly once).',
+    });
+    this.addAlarm('SendNotRecorded', {
+      metric: serviceMetric('SendNotRecorded'),
+      threshold: 1,
+      alarmDescription:
+        'Graph accepted a message and neither DynamoDB nor SQS would take its record: the ' +
+        'sender log line "SENT BUT NOT RECORDED" names the message_id. The attempt now counts ' +
+        'as an unknown outcome (README, Exactly once); look at DynamoDB and SQS health.',
     });
     this.addAlarm('DuplicateSendDetected', {
       metric: serviceMetric('DuplicateSendDetected'),

@@ -11,7 +11,7 @@ import {
 } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent } from './handle-event';
-import type { RecordResult } from './record-send';
+import { type RecordResult, SendNotRecordedError } from './record-send';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
 export interface SenderLog {
@@ -69,7 +69,7 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     return;
   }
   if (job.value.kind === 'followup') {
-    const result = await deliverFollowup(job.value, deps);
+    const result = await loudly(deliverFollowup(job.value, deps), deps);
     reportFollowup(result, { sqsMessageId: record.messageId, trackingId: job.value.id }, deps);
     if (result.result === 'retry') {
       await deps.defer(record.receiptHandle, result.delaySeconds);
@@ -83,7 +83,7 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     loginIdTag: deps.tag(job.value.loginId),
     source: job.value.source,
   };
-  const result = await deliverFirstMessage(job.value, deps);
+  const result = await loudly(deliverFirstMessage(job.value, deps), deps);
   report(result, context, deps);
   if (result.result === 'ended' && result.status === 'opted_out' && result.failure) {
     // Facebook says the person is not receiving: suppress every identifier linked to them too.
@@ -102,6 +102,28 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   if (result.result === 'retry') {
     await deps.defer(record.receiptHandle, result.delaySeconds);
     throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
+  }
+}
+
+/** The one failure an operator must hear of at once: a message went out and nothing recorded it. */
+async function loudly<T>(work: Promise<T>, deps: ProcessDeps): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof SendNotRecordedError) {
+      deps.metrics.count('SendNotRecorded');
+      deps.log.error('SENT BUT NOT RECORDED: neither DynamoDB nor SQS took the record', {
+        target: error.job.target,
+        ...(error.job.target === 'optin'
+          ? { loginIdTag: deps.tag(error.job.id) }
+          : { trackingId: error.job.id }),
+        pageId: error.job.pageId,
+        messageId: error.job.messageId,
+        sentAt: new Date(error.job.sentAt).toISOString(),
+        error: error.cause,
+      });
+    }
+    throw error;
   }
 }
 

@@ -13,6 +13,19 @@ export interface RecordSendDeps {
   random?: () => number;
 }
 
+/** Graph accepted a message and neither the table nor the queue would take its record. */
+export class SendNotRecordedError extends Error {
+  override name = 'SendNotRecordedError';
+  constructor(
+    readonly job: SentJob,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `sent but not recorded: message ${job.messageId ?? '(no id)'} to ${job.target} ${job.id}`,
+    );
+  }
+}
+
 /** Stop retrying the record this long before the lease ends, so the hand-over comes first. */
 export const RECORD_MARGIN_MS = 2_000;
 /** Never retry the record for longer than this, whatever the lease. */
@@ -25,7 +38,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * write (conflicts, throttling, 5xx: thrown by `record`) are retried with backoff until shortly
  * before `leaseUntilMs`, while no other attempt may take the opt-in over. If the record still
  * cannot be written, the send is handed over durably as a `sent` job on the queue, whose later
- * processing records it. Throws only when the queue refuses too: the caller must then fail loudly.
+ * processing records it. Throws `SendNotRecordedError` only when the queue refuses too.
  */
 export async function recordOrHandOver(
   record: () => Promise<RecordOutcome>,
@@ -47,7 +60,12 @@ export async function recordOrHandOver(
     const ceiling = Math.min(1000, 50 * 2 ** (tries - 1));
     const delay = ceiling / 2 + random() * (ceiling / 2);
     if (deps.now() + delay >= deadline) {
-      await deps.handOver(job());
+      const handover = job();
+      try {
+        await deps.handOver(handover);
+      } catch (error) {
+        throw new SendNotRecordedError(handover, error);
+      }
       return { result: 'handed_over', tries, lastError };
     }
     await sleep(delay);

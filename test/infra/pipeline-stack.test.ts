@@ -562,7 +562,7 @@ describe('PipelineStack', () => {
 
   describe('monitoring', () => {
     it('notifies the alarm topic of every alarm firing and clearing, and ignores missing data', () => {
-      expect(Object.keys(ALARMS)).toHaveLength(9);
+      expect(Object.keys(ALARMS)).toHaveLength(10);
       for (const { Properties } of Object.values(ALARMS)) {
         expect(Properties).toMatchObject({
           AlarmActions: [TOPIC],
@@ -598,6 +598,7 @@ describe('PipelineStack', () => {
       'WebhookErrors',
       'SendOutcomeUnknown',
       'DuplicateSendDetected',
+      'SendNotRecorded',
     ])('alarms on a single %s in five minutes', (metricName) => {
       expect(alarm(metricName)).toMatchObject({
         Namespace: 'LoginConnect',
@@ -754,7 +755,7 @@ describe('PipelineStack', () => {
       );
 
       expect(body.widgets[0]?.type).toBe('alarm');
-      expect(body.widgets[0]?.properties.alarms).toHaveLength(9);
+      expect(body.widgets[0]?.properties.alarms).toHaveLength(10);
       for (const metricName of [
         'OptinsReceived',
         'FirstMessageSent',

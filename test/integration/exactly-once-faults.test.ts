@@ -7,6 +7,7 @@ import { parseFirstMessages } from '../../shared/login-connect/first-message';
 import type { UnknownOutcomePolicy } from '../../shared/login-connect/send-errors';
 import type { OptinJob, SentJob } from '../../shared/messages';
 import { parseAppSecrets } from '../../shared/secrets';
+import { DynamoDbMessageStore } from '../../shared/store/dynamodb-message-store';
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import { keys } from '../../shared/store/table-definition';
 import { optinJob, secretDocument } from '../helpers/factories';
@@ -268,5 +269,60 @@ describe('an attempt whose outcome is unknown', () => {
     const result = await deliverFirstMessage(optin, deps());
 
     expect(result).toMatchObject({ result: 'retry', unknownOutcome: 'send_api_no_answer' });
+  });
+});
+
+describe('a follow-up Graph accepted, when recording it fails', () => {
+  const messages = () => new DynamoDbMessageStore(faulty, ctx.tableName, RETENTION);
+  async function claimedFollowup() {
+    n += 1;
+    const id = `followup-${n}`;
+    await messages().create(
+      {
+        id,
+        to: { psid: `psid-${n}` },
+        pageId: 'page-1',
+        messagingType: 'RESPONSE',
+        message: { text: 'hello' },
+      },
+      clock,
+    );
+    const claimed = await messages().claim(id, clock, LEASE);
+    if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+    return claimed.claim;
+  }
+
+  it('is recorded after a TransactionConflict, once', async () => {
+    const claim = await claimedFollowup();
+    proxy.setFaults([
+      {
+        operation: 'TransactWriteItems',
+        contains: [claim.id, RECORD],
+        fault: 'conflict',
+        times: 2,
+      },
+    ]);
+    const store = messages();
+
+    const attempt = () => store.markSent(claim, { pageId: 'page-1', messageId: 'm_f' }, clock);
+    await expect(attempt()).rejects.toThrow(/TransactionConflict/);
+    await expect(attempt()).rejects.toThrow(/TransactionConflict/);
+    const third = await attempt();
+    const fourth = await attempt();
+
+    expect([third, fourth]).toEqual(['recorded', 'recorded']);
+    expect(await store.get(claim.id)).toMatchObject({ status: 'sent', messageId: 'm_f' });
+  });
+
+  it('never re-creates a follow-up deleted before its record', async () => {
+    const claim = await claimedFollowup();
+    await ctx.doc.send(
+      new DeleteCommand({ TableName: ctx.tableName, Key: keys.outbound(claim.id) }),
+    );
+
+    const outcome = await messages().markSent(claim, { pageId: 'page-1', messageId: 'm_g' }, clock);
+
+    expect(outcome).toBe('gone');
+    expect(await messages().get(claim.id)).toBeUndefined();
   });
 });
