@@ -19,6 +19,7 @@ import {
   type SendFailure,
   type UnknownOutcomePolicy,
 } from './send-errors';
+import { tombstoneId } from './tombstone';
 import { isInsideWindow, windowEndsAt } from './window';
 
 export interface DeliverDeps extends RecordSendDeps {
@@ -100,12 +101,14 @@ export async function deliverFirstMessage(
   job: OptinJob,
   deps: DeliverDeps,
 ): Promise<DeliverResult> {
+  const secrets = await deps.secrets();
   const optin: OptinRef = {
     loginId: job.loginId,
     pageId: job.pageId,
     optinAtMs: job.optinAt,
     receivedAtMs: job.receivedAt,
     source: job.source,
+    tombstone: tombstoneId({ kind: 'login', id: job.loginId }, secrets),
   };
   const startedAt = deps.now();
 
@@ -117,7 +120,6 @@ export async function deliverFirstMessage(
       startedAt,
     );
   }
-  const secrets = await deps.secrets();
   const accessToken = secrets.pages[optin.pageId]?.accessToken;
   if (accessToken === undefined) {
     return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
@@ -131,6 +133,8 @@ export async function deliverFirstMessage(
       return { result: 'skipped', reason: 'already_ended', status: claimed.status };
     case 'conflict':
       return { result: 'skipped', reason: `record_belongs_to_page_${claimed.storedPageId}` };
+    case 'deleted':
+      return { result: 'skipped', reason: 'person_deleted' };
     case 'busy':
       return {
         result: 'retry',
@@ -281,6 +285,8 @@ async function settle(
       return { result: 'ended', ...end };
     case 'done':
       return { result: 'skipped', reason: 'already_ended', status: settled.status };
+    case 'deleted':
+      return { result: 'skipped', reason: 'person_deleted' };
     case 'busy':
       return {
         result: 'retry',

@@ -47,6 +47,9 @@ export interface Retention {
 /** Larger payloads are stored as truncated text so an item stays far below DynamoDB's 400 KB. */
 const MAX_STORED_PAYLOAD_CHARS = 64_000;
 
+/** An opt-in that nobody holds and that has not ended. */
+const NOT_ENDED = '#status = :pending OR (#status = :sending AND leaseUntil < :now)';
+
 /** Attribute names that are DynamoDB reserved words (DynamoDB refuses unused ones). */
 const NAMES = { '#status': 'status', '#type': 'type' };
 
@@ -205,6 +208,7 @@ export class DynamoDbOptinStore implements OptinStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
+            ...this.notDeleted(optin),
           ],
         }),
       );
@@ -213,6 +217,21 @@ export class DynamoDbOptinStore implements OptinStore {
       if (!isCancelled(error)) throw error;
       return error.CancellationReasons ?? [];
     }
+  }
+
+  /** The check that the person was not deleted after this opt-in was made (when it can be told). */
+  private notDeleted(optin: OptinRef) {
+    if (optin.tombstone === undefined) return [];
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: keys.tombstone(optin.tombstone),
+          ConditionExpression: 'attribute_not_exists(pk) OR deletedAt < :optinAt',
+          ExpressionAttributeValues: { ':optinAt': iso(optin.optinAtMs) },
+        },
+      },
+    ];
   }
 
   async abandon(loginId: string, owner: string, reason: string, nowMs: number): Promise<boolean> {
@@ -260,11 +279,12 @@ export class DynamoDbOptinStore implements OptinStore {
     reasons: CancellationReason[],
     nowMs: number,
   ): Promise<ClaimResult> {
-    const [optinReason, lockReason, suppressionReason] = reasons;
+    const [optinReason, lockReason, suppressionReason, tombstoneReason] = reasons;
     if (reasons.some((r) => r.Code === 'TransactionConflict')) {
       // Another worker is writing the same items right now; look again in a moment.
       return { outcome: 'busy', untilMs: nowMs + 1000 };
     }
+    if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
     let old = failedItem(optinReason);
     if (old === undefined && optinReason?.Code === 'ConditionalCheckFailed') {
       old = (
@@ -563,41 +583,58 @@ export class DynamoDbOptinStore implements OptinStore {
     nowMs: number,
   ): Promise<SettleResult> {
     const now = iso(nowMs);
+    const update = {
+      TableName: this.tableName,
+      Key: keys.optin(optin.loginId),
+      UpdateExpression:
+        `SET ${CREATE_IF_MISSING}, #status = :status, statusReason = :reason, ` +
+        'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now ' +
+        'REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt ADD sources :sources',
+      // Created only when the person can be checked for a deletion (see `OptinRef.tombstone`).
+      ConditionExpression:
+        optin.tombstone !== undefined
+          ? `attribute_not_exists(pk) OR ${NOT_ENDED}`
+          : `attribute_exists(pk) AND (${NOT_ENDED})`,
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: {
+        ...createIfMissingValues(optin, this.retention, nowMs),
+        ':status': end.status,
+        ':reason': end.reason,
+        ':zero': 0,
+        ':now': now,
+        ':pending': 'pending',
+        ':sending': 'sending',
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    let old: Record<string, unknown> | undefined;
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.optin(optin.loginId),
-          UpdateExpression:
-            `SET ${CREATE_IF_MISSING}, #status = :status, statusReason = :reason, ` +
-            'attempts = if_not_exists(attempts, :zero), updatedAt = :now, finishedAt = :now ' +
-            'REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt ADD sources :sources',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :pending OR (#status = :sending AND leaseUntil < :now)',
-          ExpressionAttributeNames: NAMES,
-          ExpressionAttributeValues: {
-            ...createIfMissingValues(optin, this.retention, nowMs),
-            ':status': end.status,
-            ':reason': end.reason,
-            ':zero': 0,
-            ':now': now,
-            ':pending': 'pending',
-            ':sending': 'sending',
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      if (optin.tombstone === undefined) await this.client.send(new UpdateCommand(update));
+      else
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...this.notDeleted(optin)],
+          }),
+        );
       return { outcome: 'recorded' };
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      const old = error.Item ? unmarshall(error.Item as never) : undefined;
-      if (old !== undefined && TERMINAL_STATUSES.has(String(old.status))) {
-        return { outcome: 'done', status: old.status as TerminalStatus };
+      if (isConditionFailed(error)) {
+        old = error.Item ? unmarshall(error.Item as never) : undefined;
+      } else if (isCancelled(error)) {
+        const [optinReason, tombstoneReason] = error.CancellationReasons ?? [];
+        if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
+        if (optinReason?.Code !== 'ConditionalCheckFailed') throw error;
+        old = failedItem(optinReason);
+      } else {
+        throw error;
       }
-      const untilMs =
-        typeof old?.leaseUntil === 'string' ? Date.parse(old.leaseUntil) : nowMs + 1000;
-      return { outcome: 'busy', untilMs };
     }
+    if (old === undefined) return { outcome: 'deleted' };
+    if (TERMINAL_STATUSES.has(String(old.status))) {
+      return { outcome: 'done', status: old.status as TerminalStatus };
+    }
+    const untilMs = typeof old.leaseUntil === 'string' ? Date.parse(old.leaseUntil) : nowMs + 1000;
+    return { outcome: 'busy', untilMs };
   }
 
   async stale(beforeMs: number, limit: number): Promise<StaleOptin[]> {

@@ -33,6 +33,12 @@ export interface OptinRef {
   optinAtMs: number;
   receivedAtMs: number;
   source: 'webhook' | 'login';
+  /**
+   * The keyed hash of this `login_id`'s tombstone (see `tombstoneId`). With it, a claim or a
+   * settle that would create the record is refused when the person was deleted after this opt-in
+   * was made. Without it, `settle` never creates a record.
+   */
+  tombstone?: string;
 }
 
 /** An opt-in the sweeper found: enough to enqueue it again or to end it. */
@@ -61,6 +67,8 @@ export type ClaimResult =
   | { outcome: 'busy'; untilMs: number }
   | { outcome: 'suppressed'; reason: string }
   | { outcome: 'locked'; lockedPageId: string }
+  /** The person was deleted after this opt-in was made: drop the job, create nothing. */
+  | { outcome: 'deleted' }
   /** The stored window (which may predate this job) has closed. */
   | { outcome: 'expired' }
   /** The record belongs to another Page: this job is inconsistent and is not acted on. */
@@ -68,6 +76,8 @@ export type ClaimResult =
 
 export type SettleResult =
   | { outcome: 'recorded' }
+  /** The person was deleted after this opt-in was made, or the record is gone: nothing written. */
+  | { outcome: 'deleted' }
   | { outcome: 'done'; status: TerminalStatus }
   | { outcome: 'busy'; untilMs: number };
 
@@ -134,7 +144,10 @@ export interface OptinStore {
     end: { status: TerminalStatus; reason: string; error?: AttemptError; suppress?: boolean },
     nowMs: number,
   ): Promise<boolean>;
-  /** Ends an opt-in that nobody is working on, creating the record if needed. */
+  /**
+   * Ends an opt-in that nobody is working on, creating the record if needed (only with
+   * `optin.tombstone`, and only for a person not deleted since the opt-in).
+   */
   settle(
     optin: OptinRef,
     end: { status: TerminalStatus; reason: string },

@@ -66,6 +66,11 @@ export const keys = {
     pk: owner.psid ? `PSID#${owner.psid}` : `PAGE#${owner.pageId ?? 'unknown'}`,
     sk: `EVENT#${sortKey}`,
   }),
+  /**
+   * A deleted identifier, by a keyed hash of it (see `tombstoneId`): work that predates the
+   * deletion finds it and stops. Holds no personal data.
+   */
+  tombstone: (hash: string) => ({ pk: `TOMBSTONE#${hash}`, sk: 'TOMBSTONE' }),
   /** The status of a data deletion request, by its confirmation code (holds no personal data). */
   deletion: (code: string) => ({ pk: `DELETION#${code}`, sk: 'DELETION' }),
   /** Queue messages the sender could not read: one partition, to list them all. */

@@ -5,6 +5,7 @@ import { keys } from '../../shared/store/table-definition';
 import { HOUR_MS, OTHER_PAGE_ID, PAGE_ID } from '../helpers/factories';
 import { freshTable, optinItem, partition } from '../helpers/tables';
 
+const iso = (ms: number) => new Date(ms).toISOString();
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
 const T0 = Date.parse('2026-11-21T09:00:00.000Z');
 const LEASE = 35_000;
@@ -306,9 +307,47 @@ describe('DynamoDbOptinStore', () => {
     });
   });
 
+  describe('deleted people', () => {
+    const tombstone = async (hash: string, deletedAtMs: number) =>
+      ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...keys.tombstone(hash), type: 'tombstone', deletedAt: iso(deletedAtMs) },
+        }),
+      );
+
+    it('refuses a claim for an opt-in made before the deletion, and creates nothing', async () => {
+      const optin = ref({ tombstone: 'deleted-after-optin' });
+      await tombstone('deleted-after-optin', T0 + 1);
+
+      const claimed = await store.claim(optin, T0 + 1000, LEASE);
+      const settled = await store.settle(optin, { status: 'expired', reason: 'x' }, T0 + 1000);
+
+      expect(claimed).toEqual({ outcome: 'deleted' });
+      expect(settled).toEqual({ outcome: 'deleted' });
+      expect(await partition(ctx.doc, ctx.tableName, optin.loginId)).toEqual({});
+    });
+
+    it('takes an opt-in made after the deletion as a new consent', async () => {
+      const optin = ref({ tombstone: 'deleted-before-optin', optinAtMs: T0 + 5000 });
+      await tombstone('deleted-before-optin', T0);
+
+      expect((await store.claim(optin, T0 + 6000, LEASE)).outcome).toBe('claimed');
+    });
+
+    it('never creates a record when settling without a tombstone to check (the sweeper)', async () => {
+      const optin = ref();
+
+      const settled = await store.settle(optin, { status: 'expired', reason: 'x' }, T0 + 1000);
+
+      expect(settled).toEqual({ outcome: 'deleted' });
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
+    });
+  });
+
   describe('settle()', () => {
     it('creates an ended record for an opt-in nobody worked on', async () => {
-      const optin = ref();
+      const optin = ref({ tombstone: 'no-such-tombstone' });
 
       expect(
         await store.settle(
