@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -10,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Recipient, RecipientState } from '../login-connect/followup-policy';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
+import { batchGetAll } from './batch-get';
 import { DAY_S, epochSeconds, isConditionFailed, iso } from './dynamo-helpers';
 import type { Retention } from './dynamodb-optin-store';
 import type {
@@ -171,14 +171,13 @@ export class DynamoDbPersonStore implements PersonStore {
 
   async suppressionOf(person: PersonId) {
     const { ids } = await this.identity(person);
-    const { Responses } = await this.client.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [this.tableName]: { Keys: ids.map((id) => keys.suppression(id)), ConsistentRead: true },
-        },
-      }),
+    // Every key answered or a throw: a suppression DynamoDB did not return is not an absent one.
+    const [found] = await batchGetAll(
+      this.client,
+      this.tableName,
+      ids.map((id) => keys.suppression(id)),
+      { consistentRead: true },
     );
-    const found = Responses?.[this.tableName]?.[0];
     if (!found) return undefined;
     const id = parsePersonKey(String(found.pk)) as PersonId;
     return {
@@ -338,16 +337,13 @@ export class DynamoDbPersonStore implements PersonStore {
         start = page.LastEvaluatedKey;
       } while (start);
     }
-    // Follow-up messages live outside the person's partitions; their pointers lead to them.
-    for (let i = 0; i < refs.length; i += 100) {
-      const batch = refs.slice(i, i + 100);
-      const { Responses } = await this.client.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch } } }),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) {
-        add(item as Ref);
-        if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
-      }
+    // Follow-up messages live outside the person's partitions; their pointers lead to them. A
+    // message DynamoDB did not return would be left behind: the whole erasure fails instead.
+    for (const item of await batchGetAll(this.client, this.tableName, refs, {
+      consistentRead: true,
+    })) {
+      add({ pk: String(item.pk), sk: String(item.sk) });
+      if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
     }
     const all = [...doomed.values()];
     for (let i = 0; i < all.length; i += 25) {
@@ -365,16 +361,16 @@ export class DynamoDbPersonStore implements PersonStore {
     return all.length;
   }
 
-  /** Reads items by key, strongly consistent, in the order asked (undefined where missing). */
+  /**
+   * Reads items by key, strongly consistent, in the order asked (undefined where missing). Throws
+   * rather than answer undefined for an item DynamoDB left unprocessed.
+   */
   private async getMany(
     keyList: Array<{ pk: string; sk: string }>,
   ): Promise<Array<Record<string, unknown> | undefined>> {
-    const { Responses } = await this.client.send(
-      new BatchGetCommand({
-        RequestItems: { [this.tableName]: { Keys: keyList, ConsistentRead: true } },
-      }),
-    );
-    const found = Responses?.[this.tableName] ?? [];
+    const found = await batchGetAll(this.client, this.tableName, keyList, {
+      consistentRead: true,
+    });
     return keyList.map((key) => found.find((item) => item.pk === key.pk && item.sk === key.sk));
   }
 
@@ -386,14 +382,12 @@ export class DynamoDbPersonStore implements PersonStore {
   }): Promise<number> {
     const byMid: Ref[] = [];
     if (receipt.mids && receipt.mids.length > 0) {
-      const unique = [...new Set(receipt.mids)].slice(0, 100);
-      const { Responses } = await this.client.send(
-        new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: unique.map((mid) => keys.mid(mid)) } },
-        }),
+      const pointers = await batchGetAll(
+        this.client,
+        this.tableName,
+        receipt.mids.map((mid) => keys.mid(mid)),
       );
-      for (const item of Responses?.[this.tableName] ?? [])
-        if (item.ref) byMid.push(item.ref as Ref);
+      for (const item of pointers) if (item.ref) byMid.push(item.ref as Ref);
     }
     const byWatermark: Ref[] = [];
     if (receipt.psid && receipt.watermarkMs !== undefined && byMid.length === 0) {

@@ -1,4 +1,5 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from './batch-get';
 import { optinDayKey, type PersonId, type PersonKind, personKey } from './table-definition';
 
 /**
@@ -15,9 +16,6 @@ export interface ItemKey {
 const DAY_MS = 86_400_000;
 /** The index of every opt-in by its UTC day (see TABLE_DEFINITION). */
 export const BY_OPTIN_DAY = 'byOptinDay';
-/** BatchGetItem takes at most 100 keys; unprocessed keys are asked again this many times. */
-const BATCH_GET_MAX_KEYS = 100;
-const BATCH_GET_ATTEMPTS = 8;
 
 /** Every item of one partition, in sort-key order (strongly consistent, all pages). */
 export async function queryPartition(
@@ -70,29 +68,16 @@ export async function kindsOf(
   return kinds.filter((_, i) => found[i]);
 }
 
-/** Items by key, strongly consistent, in no particular order; missing ones are left out. */
+/**
+ * Items by key, strongly consistent, in no particular order; missing ones are left out. Throws
+ * (`BatchGetIncompleteError`) rather than leave out items DynamoDB did not answer for.
+ */
 export async function getItems(
   client: DynamoDBDocumentClient,
   tableName: string,
   keyList: ItemKey[],
 ): Promise<Item[]> {
-  const unique = [...new Map(keyList.map((k) => [`${k.pk}|${k.sk}`, k])).values()];
-  const items: Item[] = [];
-  for (let i = 0; i < unique.length; i += BATCH_GET_MAX_KEYS) {
-    let pending: ItemKey[] = unique.slice(i, i + BATCH_GET_MAX_KEYS);
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt >= BATCH_GET_ATTEMPTS) throw new Error('DynamoDB kept refusing reads');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const { Responses, UnprocessedKeys } = await client.send(
-        new BatchGetCommand({
-          RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
-        }),
-      );
-      items.push(...(Responses?.[tableName] ?? []));
-      pending = (UnprocessedKeys?.[tableName]?.Keys ?? []) as ItemKey[];
-    }
-  }
-  return items;
+  return batchGetAll(client, tableName, keyList, { consistentRead: true });
 }
 
 /**
