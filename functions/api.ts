@@ -32,8 +32,6 @@ const deps: ApiDeps = {
     timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
   }),
   enqueue: (jobs) => enqueueJobs(sqs, queueUrl, jobs),
-  client,
-  tableName,
   now: Date.now,
   log: logger,
 };

@@ -21,8 +21,18 @@ export const AppSecretsSchema = z.looseObject({
    * than 24 characters are ignored.
    */
   apiKeys: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
-  /** The Login app, used to derive `login_id` for login events. */
-  loginApp: z.looseObject({ appId: z.string().min(1), clientToken: z.string().min(1) }).optional(),
+  /**
+   * The Login app: `appId` and `clientToken` derive each person's `login_id` (login events, data
+   * deletion, opt-outs by ASID). `appSecret`, in the two-app setup (Login app ≠ Messenger app),
+   * verifies the data deletion callback, which Facebook signs with the Login app's secret.
+   */
+  loginApp: z
+    .looseObject({
+      appId: z.string().min(1),
+      clientToken: z.string().min(1),
+      appSecret: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 export type AppSecrets = z.infer<typeof AppSecretsSchema>;

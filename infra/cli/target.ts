@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AppSecrets, fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
 import { STACK_OUTPUTS } from '../../shared/stack-outputs';
 import type { LocalStackInfo } from '../local/stack';
 import type { TargetArgs } from './args';
@@ -28,6 +30,9 @@ export interface Target {
   sqsEndpoint?: string;
   /** Set only for emulators; AWS targets use the SDK's usual credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Where the secret document is: a file (local stack) or Secrets Manager (a stack's output). */
+  secretsFile?: string;
+  secretArn?: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -57,6 +62,7 @@ export function localTarget(info: LocalStackInfo, path: string): Target {
     dynamodbEndpoint: info.dynamodbEndpoint,
     sqsEndpoint: info.sqsEndpoint,
     credentials: DUMMY_CREDENTIALS,
+    secretsFile: info.secretsFile,
   };
 }
 
@@ -69,6 +75,7 @@ export function stackTarget(
   const tableName = outputs[STACK_OUTPUTS.tableName];
   const queueUrl = outputs[STACK_OUTPUTS.queueUrl];
   const deadLetterQueueUrl = outputs[STACK_OUTPUTS.deadLetterQueueUrl];
+  const secretArn = outputs[STACK_OUTPUTS.secretArn];
   return {
     kind: 'stack',
     description: `stack ${name}${region ? ` (${region})` : ''}`,
@@ -76,6 +83,31 @@ export function stackTarget(
     ...(queueUrl ? { queueUrl } : {}),
     ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
     ...(region ? { region } : {}),
+    ...(secretArn ? { secretArn } : {}),
+  };
+}
+
+/**
+ * The target's secret document, for commands that derive `login_id`s; undefined (with why) when
+ * the target names none.
+ */
+export async function readTargetSecrets(
+  target: Target,
+): Promise<{ secrets: AppSecrets } | { missing: string }> {
+  if (target.secretsFile) return { secrets: await fileSecretsSource(target.secretsFile, 0)() };
+  if (target.secretArn) {
+    const client = new SecretsManagerClient(clientConfig(target, undefined));
+    try {
+      const { SecretString } = await client.send(
+        new GetSecretValueCommand({ SecretId: target.secretArn }),
+      );
+      return { secrets: parseAppSecrets(JSON.parse(SecretString ?? '{}'), target.secretArn) };
+    } finally {
+      client.destroy();
+    }
+  }
+  return {
+    missing: `${target.description} names no secret (output ${STACK_OUTPUTS.secretArn}, or a local stack's secret file)`,
   };
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { parseSignedRequest } from '../facebook/signed-request';
+import { loginIdFor } from '../login-connect/login-id';
+import { tombstoneId } from '../login-connect/tombstone';
+import type { AppSecrets } from '../secrets';
 import type { PersonStore } from '../store/person-store';
-import { keys } from '../store/table-definition';
+import type { PersonId } from '../store/table-definition';
 
 /** How long the status page of a deletion stays available. */
 const STATUS_DAYS = 90;
@@ -25,58 +27,91 @@ export function signedRequestOf(
 }
 
 export type DeletionResult =
-  | { ok: true; code: string; deletedItems: number }
+  | { ok: true; code: string; status: DeletionStatus; deleted: Record<string, number> }
   | { ok: false; reason: string };
 
 /**
- * Facebook's Data Deletion Request callback: verifies the signed request, deletes every record
- * tied to that ASID (its `login_id`s, PSIDs, messages, suppressions), and keeps only a status
- * record under a random confirmation code, holding no personal data.
+ * `completed`: records were found and deleted. `not_found`: nothing was stored about the person
+ * (every `login_id` they could have was derived and looked up). `partial`: deleted what could be
+ * reached, but some identifiers could not be derived (`reason` says why).
+ */
+export type DeletionStatus = 'completed' | 'not_found' | 'partial';
+
+/** The `login_id` the person has (or would have) for each configured Page. */
+export function derivedLoginIds(asid: string, secrets: AppSecrets): PersonId[] {
+  const { loginApp } = secrets;
+  if (!loginApp) return [];
+  return Object.keys(secrets.pages).map((pageId) => ({
+    kind: 'login' as const,
+    id: loginIdFor({ asid, appId: loginApp.appId, pageId, clientToken: loginApp.clientToken }),
+  }));
+}
+
+/**
+ * Facebook's Data Deletion Request callback. Verifies the signed request with the Login app's
+ * secret (two-app setup: `loginApp.appSecret`), else the Messenger app's. From the ASID it derives
+ * the person's `login_id` for every configured Page, tombstones every identifier first (so work
+ * already queued or in flight stops and re-creates nothing), then deletes every record that names
+ * the person (see `PersonStore.erase`), tombstoning the identifiers found on the way. Keeps only a
+ * status record under a random confirmation code, holding no personal data.
  */
 export async function deleteUserData(
   signedRequest: string,
-  deps: {
-    appSecret: string;
-    people: PersonStore;
-    client: DynamoDBDocumentClient;
-    tableName: string;
-  },
+  deps: { secrets: AppSecrets; people: PersonStore },
   nowMs: number,
 ): Promise<DeletionResult> {
-  const parsed = parseSignedRequest(signedRequest, deps.appSecret);
-  if (!parsed.ok) return parsed;
-  const code = randomBytes(10).toString('hex');
-  const deletedItems = await deps.people.erase({ kind: 'asid', id: parsed.userId });
-  await deps.client.send(
-    new PutCommand({
-      TableName: deps.tableName,
-      Item: {
-        ...keys.deletion(code),
-        type: 'deletion',
-        status: 'completed',
-        requestedAt: new Date(nowMs).toISOString(),
-        completedAt: new Date().toISOString(),
-        deletedItems,
-        expiresAt: Math.floor(nowMs / 1000) + STATUS_DAYS * 86_400,
-      },
-    }),
+  const parsed = parseSignedRequest(
+    signedRequest,
+    deps.secrets.loginApp?.appSecret ?? deps.secrets.appSecret,
   );
-  return { ok: true, code, deletedItems };
+  if (!parsed.ok) return parsed;
+  const asid: PersonId = { kind: 'asid', id: parsed.userId };
+  const start = [asid, ...derivedLoginIds(parsed.userId, deps.secrets)];
+  const bury = (ids: PersonId[]) =>
+    deps.people.bury(
+      ids.map((id) => tombstoneId(id, deps.secrets)),
+      nowMs,
+    );
+  // Tombstones before the erasure: whatever writes after it finds them and stops.
+  await bury(start);
+  const erased = await deps.people.erase(start);
+  const met = new Set(start.map((id) => `${id.kind}:${id.id}`));
+  await bury(erased.ids.filter((id) => !met.has(`${id.kind}:${id.id}`)));
+  const status: DeletionStatus = !deps.secrets.loginApp
+    ? 'partial'
+    : erased.found.length === 0
+      ? 'not_found'
+      : 'completed';
+  const code = randomBytes(10).toString('hex');
+  await deps.people.recordDeletion(
+    code,
+    {
+      status,
+      ...(status === 'partial'
+        ? {
+            reason:
+              'login_app_not_configured: without loginApp in the secret the login_ids of this person cannot be derived; only records linked to the ASID were reached',
+          }
+        : {}),
+      requestedAt: nowMs,
+      completedAt: Date.now(),
+      deleted: erased.deleted,
+    },
+    STATUS_DAYS,
+  );
+  return { ok: true, code, status, deleted: erased.deleted };
 }
 
-export async function deletionStatus(
-  code: string,
-  deps: { client: DynamoDBDocumentClient; tableName: string },
-) {
+export async function deletionStatus(code: string, deps: { people: PersonStore }) {
   if (!/^[0-9a-f]{20}$/.test(code)) return undefined;
-  const { Item } = await deps.client.send(
-    new GetCommand({ TableName: deps.tableName, Key: keys.deletion(code) }),
-  );
-  if (!Item) return undefined;
+  const record = await deps.people.deletion(code);
+  if (!record) return undefined;
   return {
     confirmation_code: code,
-    status: Item.status,
-    requestedAt: Item.requestedAt,
-    completedAt: Item.completedAt,
+    status: record.status,
+    ...(record.reason ? { reason: record.reason } : {}),
+    requestedAt: new Date(record.requestedAt).toISOString(),
+    completedAt: new Date(record.completedAt).toISOString(),
+    deleted: record.deleted,
   };
 }

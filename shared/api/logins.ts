@@ -9,6 +9,12 @@ export const LoginRequestSchema = z.strictObject({
   asid: z.string().regex(/^\d{1,32}$/, { error: 'asid is the app-scoped user id (digits)' }),
   pageId: z.string().regex(/^\d{1,32}$/, { error: 'pageId is a numeric Page id' }),
   userAccessToken: z.string().min(1).max(4096),
+  /**
+   * True only when the person granted `user_messenger_contact` in this very login (your Login
+   * flow saw the grant happen). A returning person whose grant persists is not a new opt-in and
+   * gets no new first message. @default false
+   */
+  newGrant: z.boolean().default(false),
 });
 export type LoginRequest = z.infer<typeof LoginRequestSchema>;
 
@@ -27,6 +33,14 @@ export async function acceptLogin(
   deps: { secrets: AppSecrets; permissions: PermissionsLookup; people: PersonStore },
   nowMs: number,
 ): Promise<LoginResult> {
+  if (!request.newGrant)
+    return {
+      accepted: false,
+      status: 409,
+      rule: 'grant_not_new',
+      message:
+        'A login is not an opt-in: send newGrant: true only when the person has just granted user_messenger_contact.',
+    };
   const { loginApp } = deps.secrets;
   if (!loginApp)
     return {
@@ -85,6 +99,15 @@ export async function acceptLogin(
     pageId: request.pageId,
     clientToken: loginApp.clientToken,
   });
+  // Login Connect grants one first message per login_id: never a second, whatever came since.
+  const state = await deps.people.recipientState({ loginId });
+  if (state.lockedPageId !== undefined || state.firstMessage?.status === 'sent')
+    return {
+      accepted: false,
+      status: 409,
+      rule: 'first_message_already_sent',
+      message: `A first message already went to this person through Page ${state.lockedPageId ?? state.firstMessage?.pageId}.`,
+    };
   await deps.people.link(asid, { kind: 'login', id: loginId }, { pageId: request.pageId }, nowMs);
   return {
     accepted: true,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PersonStore } from '../store/person-store';
-import type { PersonId } from '../store/table-definition';
+import { type PersonId, personKey } from '../store/table-definition';
 
 /** `{ loginId | psid | asid, reason? }`: exactly one identifier. */
 export const OptoutRequestSchema = z
@@ -24,19 +24,26 @@ export function personOf(request: { loginId?: string; psid?: string; asid?: stri
 
 /**
  * An opt-out asked for off Messenger (by phone, email, a settings page): the person is suppressed
- * under every identifier linked to the one given, so no queued or future send reaches them
- * through any Page. Returns every identifier now known to be suppressed.
+ * under every identifier linked to the one given and, for an ASID, under the `login_id` they have
+ * (or would have) for every configured Page (`derived`, see `derivedLoginIds`), linked or not yet,
+ * so no queued or future send reaches them through any Page. Returns every identifier now known
+ * to be suppressed.
  */
 export async function optOut(
   request: OptoutRequest,
   people: PersonStore,
   nowMs: number,
+  derived: PersonId[] = [],
 ): Promise<PersonId[]> {
   const person = personOf(request);
-  await people.suppress(
-    person,
-    { source: 'api', reason: request.reason ?? 'requested_off_messenger' },
-    nowMs,
-  );
-  return (await people.identity(person)).ids;
+  const suppression = {
+    source: 'api' as const,
+    reason: request.reason ?? 'requested_off_messenger',
+  };
+  const seen = new Map<string, PersonId>();
+  for (const start of [person, ...(person.kind === 'asid' ? derived : [])]) {
+    await people.suppress(start, suppression, nowMs);
+    for (const id of (await people.identity(start)).ids) seen.set(personKey(id), id);
+  }
+  return [...seen.values()];
 }

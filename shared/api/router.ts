@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { PermissionsLookup } from '../graph/permissions';
 import type { SenderLog } from '../login-connect/process-record';
@@ -9,7 +8,7 @@ import type { PersonStore } from '../store/person-store';
 import { formatIssues } from '../validation';
 import { headerValue } from '../webhook/signature';
 import { apiKeysOf, isAuthorized } from './auth';
-import { deleteUserData, deletionStatus, signedRequestOf } from './data-deletion';
+import { deleteUserData, deletionStatus, derivedLoginIds, signedRequestOf } from './data-deletion';
 import { acceptLogin, LoginRequestSchema } from './logins';
 import { acceptFollowup, FollowupRequestSchema, messageView } from './messages';
 import { OptoutRequestSchema, optOut } from './optouts';
@@ -22,8 +21,6 @@ export interface ApiDeps {
   messages: MessageStore;
   permissions: PermissionsLookup;
   enqueue(jobs: QueueJob[]): Promise<unknown>;
-  client: DynamoDBDocumentClient;
-  tableName: string;
   now: () => number;
   log: SenderLog;
 }
@@ -71,7 +68,8 @@ const AUTHENTICATED: Record<ApiRoute, Handler> = {
   'POST /optouts': async (event, deps) => {
     const parsed = OptoutRequestSchema.safeParse(jsonBody(event.body, event.isBase64Encoded));
     if (!parsed.success) return invalid(parsed.error.issues);
-    const ids = await optOut(parsed.data, deps.people, deps.now());
+    const derived = parsed.data.asid ? derivedLoginIds(parsed.data.asid, await deps.secrets()) : [];
+    const ids = await optOut(parsed.data, deps.people, deps.now(), derived);
     deps.log.info('opt-out recorded (API)', { identifiers: ids.length });
     return json(200, { status: 'suppressed', identifiers: ids });
   },
@@ -98,17 +96,16 @@ const PUBLIC: Record<PublicRoute, Handler> = {
     );
     if (!signedRequest)
       return refuse(400, 'invalid_request', 'Expected a form field signed_request.');
-    const { appSecret } = await deps.secrets();
     const result = await deleteUserData(
       signedRequest,
-      { appSecret, people: deps.people, client: deps.client, tableName: deps.tableName },
+      { secrets: await deps.secrets(), people: deps.people },
       deps.now(),
     );
     if (!result.ok) {
       deps.log.warn('data deletion refused', { reason: result.reason });
       return refuse(400, 'invalid_signed_request', result.reason);
     }
-    deps.log.info('data deleted', { deletedItems: result.deletedItems });
+    deps.log.info('data deleted', { status: result.status, deleted: result.deleted });
     return json(200, { url: statusUrl(event, result.code), confirmation_code: result.code });
   },
   'GET /facebook/data-deletion/{code}': async (event, deps) => {

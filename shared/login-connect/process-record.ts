@@ -3,6 +3,7 @@ import { type EventJob, type QueueJob, QueueJobSchema, type SentJob } from '../m
 import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
+import type { PersonId } from '../store/table-definition';
 import {
   type DeliverDeps,
   type DeliverResult,
@@ -10,8 +11,9 @@ import {
   type UnknownOutcome,
 } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
-import { handleEvent } from './handle-event';
+import { handleEvent, priorLoginId } from './handle-event';
 import { type RecordResult, SendNotRecordedError } from './record-send';
+import { tombstoneId } from './tombstone';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
 export interface SenderLog {
@@ -238,7 +240,30 @@ function parseJob(body: string): { ok: true; value: QueueJob } | { ok: false; re
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * Whether the person an event names was deleted after the event happened: such an event is work
+ * that predates the deletion, and acting on it (or keeping it) would bring their data back.
+ */
+async function deletedSince(job: EventJob, deps: ProcessDeps): Promise<boolean> {
+  const ids: PersonId[] = [];
+  if (job.psid) ids.push({ kind: 'psid', id: job.psid });
+  const prior =
+    typeof job.payload === 'object' && job.payload !== null && !Array.isArray(job.payload)
+      ? priorLoginId(job.payload as Record<string, unknown>)
+      : undefined;
+  if (prior) ids.push({ kind: 'login', id: prior });
+  if (ids.length === 0) return false;
+  const secrets = await deps.secrets();
+  const deletedAt = await deps.people.deletedAt(ids.map((id) => tombstoneId(id, secrets)));
+  return deletedAt !== undefined && deletedAt >= (job.timestamp ?? job.receivedAt);
+}
+
 async function recordEvent(job: EventJob, deps: ProcessDeps): Promise<void> {
+  if (await deletedSince(job, deps)) {
+    deps.metrics.count('EventsDropped', 1, { reason: 'person_deleted' });
+    deps.log.info('event about a deleted person dropped', { eventType: job.eventType });
+    return;
+  }
   const now = deps.now();
   const handled = await handleEvent(job, deps.people, now);
   if (handled.outcome === 'unhandled') {

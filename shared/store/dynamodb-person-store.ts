@@ -8,11 +8,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Recipient, RecipientState } from '../login-connect/followup-policy';
+import { TOMBSTONE_DAYS } from '../login-connect/tombstone';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
 import { batchGetAll } from './batch-get';
 import { DAY_S, epochSeconds, isConditionFailed, iso } from './dynamo-helpers';
 import type { Retention } from './dynamodb-optin-store';
 import type {
+  DeletionRecord,
+  Erasure,
   Identity,
   PersonStore,
   ReceiptKind,
@@ -41,6 +44,12 @@ function parsePersonKey(value: string): PersonId | undefined {
     if (value.startsWith(prefix)) return { kind, id: value.slice(prefix.length) };
   }
   return undefined;
+}
+
+/** What kind of record an item is, for the deletion's counts (its `type`, else its sort key). */
+function kindOfItem(item: Record<string, unknown>): string {
+  if (typeof item.type === 'string') return item.type;
+  return String(item.sk).split('#')[0]?.toLowerCase() || 'item';
 }
 
 /** A ref from a `MSG#` or `MID#` item to the item that tracks a sent message. */
@@ -312,42 +321,59 @@ export class DynamoDbPersonStore implements PersonStore {
     return state;
   }
 
-  async erase(person: PersonId): Promise<number> {
-    const { ids } = await this.identity(person);
-    const doomed = new Map<string, Ref>();
-    const add = (key: Ref) => doomed.set(`${key.pk}|${key.sk}`, { pk: key.pk, sk: key.sk });
-    const refs: Ref[] = [];
-    for (const id of ids) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': personKey(id) },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          add(item as Ref);
-          if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
-          if (item.ref && (item.ref as Ref).pk.startsWith('OUT#')) refs.push(item.ref as Ref);
+  async erase(start: PersonId[]): Promise<Erasure> {
+    const seen = new Map<string, PersonId>();
+    const queue: PersonId[] = [];
+    const meet = (person: PersonId | undefined) => {
+      if (person === undefined || person.id === '' || seen.has(personKey(person))) return;
+      if (seen.size >= MAX_IDENTIFIERS * 4) return;
+      seen.set(personKey(person), person);
+      queue.push(person);
+    };
+    for (const person of start) meet(person);
+    const doomed = new Map<string, Ref & { kind: string }>();
+    const add = (key: Ref, kind: string) =>
+      doomed.set(`${key.pk}|${key.sk}`, { pk: key.pk, sk: key.sk, kind });
+    const fetched = new Set<string>();
+    // Breadth first over everything that names the person: each identifier's partition, the
+    // identifiers its items name (links, the PSID Graph returned, a profile's login_id), and the
+    // follow-up messages and `mid` pointers its items lead to.
+    while (queue.length > 0) {
+      const refs: Ref[] = [];
+      for (const id of queue.splice(0)) {
+        for (const item of await this.partition(personKey(id))) {
+          add({ pk: String(item.pk), sk: String(item.sk) }, kindOfItem(item));
+          if (typeof item.messageId === 'string') add(keys.mid(item.messageId), 'mid');
+          if (String(item.sk).startsWith('LINK#'))
+            meet(parsePersonKey(String(item.sk).slice('LINK#'.length)));
+          if (typeof item.recipientId === 'string') meet({ kind: 'psid', id: item.recipientId });
+          if (typeof item.loginId === 'string') meet({ kind: 'login', id: item.loginId });
+          const ref = item.ref as Ref | undefined;
+          if (ref?.pk !== undefined) meet(parsePersonKey(ref.pk));
+          if (ref?.pk?.startsWith('OUT#') && !fetched.has(ref.pk)) {
+            fetched.add(ref.pk);
+            refs.push({ pk: ref.pk, sk: ref.sk });
+          }
         }
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }
-    // Follow-up messages live outside the person's partitions; their pointers lead to them. A
-    // message DynamoDB did not return would be left behind: the whole erasure fails instead.
-    for (const item of await batchGetAll(this.client, this.tableName, refs, {
-      consistentRead: true,
-    })) {
-      add({ pk: String(item.pk), sk: String(item.sk) });
-      if (typeof item.messageId === 'string') add(keys.mid(item.messageId));
+      }
+      // Follow-up messages live outside the person's partitions; their pointers lead to them. A
+      // message DynamoDB did not return would be left behind: the whole erasure fails instead.
+      for (const item of await batchGetAll(this.client, this.tableName, refs, {
+        consistentRead: true,
+      })) {
+        add({ pk: String(item.pk), sk: String(item.sk) }, 'message');
+        if (typeof item.messageId === 'string') add(keys.mid(item.messageId), 'mid');
+        if (typeof item.recipientId === 'string') meet({ kind: 'psid', id: item.recipientId });
+        const to = (item.to ?? {}) as { loginId?: unknown; psid?: unknown };
+        if (typeof to.loginId === 'string') meet({ kind: 'login', id: to.loginId });
+        if (typeof to.psid === 'string') meet({ kind: 'psid', id: to.psid });
+      }
     }
     const all = [...doomed.values()];
     for (let i = 0; i < all.length; i += 25) {
-      let requests = all.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } }));
+      let requests = all
+        .slice(i, i + 25)
+        .map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } }));
       for (let attempt = 0; requests.length > 0; attempt += 1) {
         if (attempt > 8) throw new Error('DynamoDB kept refusing deletes');
         const { UnprocessedItems } = await this.client.send(
@@ -358,7 +384,93 @@ export class DynamoDbPersonStore implements PersonStore {
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       }
     }
-    return all.length;
+    const deleted: Record<string, number> = {};
+    for (const { kind } of all) deleted[kind] = (deleted[kind] ?? 0) + 1;
+    // Only identifiers something was stored under count as found; the rest were just derived.
+    const found = [...seen.values()].filter((id) => all.some((item) => item.pk === personKey(id)));
+    return { ids: [...seen.values()], found, deleted };
+  }
+
+  async bury(hashes: string[], nowMs: number): Promise<void> {
+    const expiresAt = epochSeconds(nowMs) + TOMBSTONE_DAYS * DAY_S;
+    const unique = [...new Set(hashes)];
+    for (let i = 0; i < unique.length; i += 25) {
+      let requests = unique.slice(i, i + 25).map((hash) => ({
+        PutRequest: {
+          Item: { ...keys.tombstone(hash), type: 'tombstone', deletedAt: iso(nowMs), expiresAt },
+        },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 8) throw new Error('DynamoDB kept refusing tombstones');
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length > 0)
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  async deletedAt(hashes: string[]): Promise<number | undefined> {
+    const found = await batchGetAll(
+      this.client,
+      this.tableName,
+      [...new Set(hashes)].map((hash) => keys.tombstone(hash)),
+      { consistentRead: true },
+    );
+    const times = found.map((item) => Date.parse(String(item.deletedAt))).filter(Number.isFinite);
+    return times.length > 0 ? Math.max(...times) : undefined;
+  }
+
+  async recordDeletion(code: string, record: DeletionRecord, days: number): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.deletion(code),
+          type: 'deletion',
+          status: record.status,
+          ...(record.reason ? { reason: record.reason } : {}),
+          requestedAt: iso(record.requestedAt),
+          completedAt: iso(record.completedAt),
+          deleted: record.deleted,
+          expiresAt: epochSeconds(record.requestedAt) + days * DAY_S,
+        },
+      }),
+    );
+  }
+
+  async deletion(code: string): Promise<DeletionRecord | undefined> {
+    const [item] = await this.getMany([keys.deletion(code)]);
+    if (!item) return undefined;
+    return {
+      status: item.status as DeletionRecord['status'],
+      ...(typeof item.reason === 'string' ? { reason: item.reason } : {}),
+      requestedAt: Date.parse(String(item.requestedAt)),
+      completedAt: Date.parse(String(item.completedAt)),
+      deleted: (item.deleted ?? {}) as Record<string, number>,
+    };
+  }
+
+  /** Every item of one partition, strongly consistent. */
+  private async partition(pk: string): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   /**

@@ -16,6 +16,23 @@ export interface Identity {
   ids: PersonId[];
 }
 
+/** What an erasure reached: every identifier met, those something was stored under, and counts. */
+export interface Erasure {
+  ids: PersonId[];
+  found: PersonId[];
+  /** Items deleted, by kind (`optin`, `lock`, `suppression`, `link`, `person`, `message`, …). */
+  deleted: Record<string, number>;
+}
+
+/** A data deletion as its status page shows it: no personal data. */
+export interface DeletionRecord {
+  status: 'completed' | 'not_found' | 'partial';
+  reason?: string;
+  requestedAt: number;
+  completedAt: number;
+  deleted: Record<string, number>;
+}
+
 export type ReceiptKind = 'delivered' | 'read';
 
 /**
@@ -43,11 +60,19 @@ export interface PersonStore {
     nowMs: number,
   ): Promise<void>;
   /**
-   * Deletes every record tied to the person: each linked identifier's partition (opt-ins, locks,
-   * suppressions, links, profile, events) and the messages and `mid` pointers they reference.
-   * Returns how many items were deleted.
+   * Deletes every record tied to the person, starting from these identifiers: each identifier's
+   * partition (opt-ins, locks, suppressions, links, profile, events, message pointers), every
+   * identifier those items name (links, the PSID Graph returned, a profile's `login_id`), and the
+   * follow-up messages and `mid` pointers they lead to.
    */
-  erase(person: PersonId): Promise<number>;
+  erase(start: PersonId[]): Promise<Erasure>;
+  /** Keeps a tombstone under each keyed hash (see `tombstoneId`), dated now. */
+  bury(hashes: string[], nowMs: number): Promise<void>;
+  /** The latest deletion among these tombstones (epoch ms), if any. */
+  deletedAt(hashes: string[]): Promise<number | undefined>;
+  /** Keeps a data deletion's status page under its confirmation code for `days`. */
+  recordDeletion(code: string, record: DeletionRecord, days: number): Promise<void>;
+  deletion(code: string): Promise<DeletionRecord | undefined>;
   /** What the follow-up rules need to know about a recipient (strongly consistent reads). */
   recipientState(to: Recipient): Promise<RecipientState>;
   /** Marks what was sent to `psid` as delivered/read up to the watermark, or by `mids`. Returns how many changed. */

@@ -543,6 +543,8 @@ describe('lcm optout', () => {
     expect(run.stdout).toContain(
       `Opted out asid ${person.asid} (reason: asked by phone). 3 identifiers now suppressed:`,
     );
+    // This stack's secret has no Login app: the ASID's unlinked login_ids cannot be derived.
+    expect(run.stdout).toContain('Note: the secret has no loginApp to derive login_ids');
     expect(
       tableRows(run.stdout, /^ {2}identifier +source/)
         .slice(1)

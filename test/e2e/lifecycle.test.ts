@@ -201,6 +201,7 @@ describe('after the opt-in', () => {
       asid,
       pageId: PAGE_ID,
       userAccessToken: 'EAAU-user-token',
+      newGrant: true,
     });
     await until(
       async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
@@ -265,7 +266,12 @@ describe('after the opt-in', () => {
       clientToken: LOGIN_APP.clientToken,
     });
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    await api('POST', '/logins', { asid, pageId: PAGE_ID, userAccessToken: 'EAAU-user-token' });
+    await api('POST', '/logins', {
+      asid,
+      pageId: PAGE_ID,
+      userAccessToken: 'EAAU-user-token',
+      newGrant: true,
+    });
     await until(
       async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
       'the first message',

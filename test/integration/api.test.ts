@@ -3,7 +3,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -135,6 +135,42 @@ async function sentOptin(options: { replyAtMs?: number; optinAtMs?: number } = {
   return { loginId, psid };
 }
 
+/** Every item in the table. */
+async function scanTable() {
+  const items: Array<Record<string, unknown>> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await ctx.doc.send(
+      new ScanCommand({ TableName: ctx.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** A person whose first message went out, to the login_id derived from their ASID. */
+async function sentOptinByLogin() {
+  const asid = unique('1');
+  const loginId = loginIdFor({
+    asid,
+    appId: LOGIN_APP.appId,
+    pageId: PAGE_ID,
+    clientToken: LOGIN_APP.clientToken,
+  });
+  const job = {
+    v: 1,
+    kind: 'optin',
+    pageId: PAGE_ID,
+    loginId,
+    optinAt: Date.now(),
+    receivedAt: Date.now(),
+    source: 'webhook',
+  };
+  await sender({ Records: [sqsRecord(JSON.stringify(job))] }, lambdaContext('sender'));
+  return { asid, loginId };
+}
+
 beforeAll(async () => {
   ctx = await freshTable();
   await graph.start();
@@ -207,6 +243,35 @@ describe('functions/api', () => {
       expect(item.Item).toMatchObject({ source: 'api', reason: 'asked on the phone' });
     });
 
+    it('by ASID also blocks a later opt-in for the login_id derived for each Page', async () => {
+      const asid = unique('1');
+      const loginId = loginIdFor({
+        asid,
+        appId: LOGIN_APP.appId,
+        pageId: PAGE_ID,
+        clientToken: LOGIN_APP.clientToken,
+      });
+
+      const response = await call('POST /optouts', { asid });
+      const calls = graph.calls.length;
+      const job = {
+        v: 1,
+        kind: 'optin',
+        pageId: PAGE_ID,
+        loginId,
+        optinAt: Date.now(),
+        receivedAt: Date.now(),
+        source: 'webhook',
+      };
+      await sender({ Records: [sqsRecord(JSON.stringify(job))] }, lambdaContext('sender'));
+
+      expect(response.body.identifiers).toContainEqual({ kind: 'login', id: loginId });
+      expect(graph.calls.length).toBe(calls);
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toMatchObject({
+        status: 'opted_out',
+      });
+    });
+
     it.each([
       ['no identifier', {}],
       ['two identifiers', { loginId: 'L', psid: 'P' }],
@@ -231,6 +296,7 @@ describe('functions/api', () => {
         asid,
         pageId: PAGE_ID,
         userAccessToken: 'user-token-123',
+        newGrant: true,
       });
 
       const loginId = loginIdFor({
@@ -275,6 +341,42 @@ describe('functions/api', () => {
       });
     });
 
+    it('refuses a login that is not a new grant (the default), without asking Graph', async () => {
+      const calls = graph.calls.length;
+
+      const response = await call('POST /logins', {
+        asid: unique('1'),
+        pageId: PAGE_ID,
+        userAccessToken: 't',
+      });
+
+      expect(response).toMatchObject({ status: 409, body: { error: 'grant_not_new' } });
+      expect(graph.calls).toHaveLength(calls);
+      expect(drainQueue().Records).toHaveLength(0);
+    });
+
+    it('refuses a new grant for a login_id that already had its first message', async () => {
+      const { loginId, asid } = await sentOptinByLogin();
+      graph.answer({
+        status: 200,
+        body: { data: [{ permission: 'user_messenger_contact', status: 'granted' }] },
+      });
+
+      const response = await call('POST /logins', {
+        asid,
+        pageId: PAGE_ID,
+        userAccessToken: 't',
+        newGrant: true,
+      });
+
+      expect(response).toMatchObject({
+        status: 409,
+        body: { error: 'first_message_already_sent' },
+      });
+      expect(drainQueue().Records).toHaveLength(0);
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toMatchObject({ status: 'sent' });
+    });
+
     it('refuses with 409 and queues nothing when user_messenger_contact is not granted', async () => {
       graph.answer({
         status: 200,
@@ -285,6 +387,7 @@ describe('functions/api', () => {
         asid: unique('1'),
         pageId: PAGE_ID,
         userAccessToken: 't',
+        newGrant: true,
       });
 
       expect(response).toMatchObject({ status: 409, body: { error: 'permission_not_granted' } });
@@ -304,7 +407,7 @@ describe('functions/api', () => {
       });
 
       expect(
-        await call('POST /logins', { asid, pageId: PAGE_ID, userAccessToken: 't' }),
+        await call('POST /logins', { asid, pageId: PAGE_ID, userAccessToken: 't', newGrant: true }),
       ).toMatchObject({ status: 409, body: { error: 'opted_out' } });
     });
 
@@ -312,10 +415,24 @@ describe('functions/api', () => {
       graph.answer({ status: 500, body: graphError(2) }, { status: 400, body: graphError(190) });
 
       expect(
-        (await call('POST /logins', { asid: '1', pageId: PAGE_ID, userAccessToken: 't' })).body,
+        (
+          await call('POST /logins', {
+            asid: '1',
+            pageId: PAGE_ID,
+            userAccessToken: 't',
+            newGrant: true,
+          })
+        ).body,
       ).toMatchObject({ error: 'graph_unavailable' });
       expect(
-        (await call('POST /logins', { asid: '1', pageId: PAGE_ID, userAccessToken: 't' })).body,
+        (
+          await call('POST /logins', {
+            asid: '1',
+            pageId: PAGE_ID,
+            userAccessToken: 't',
+            newGrant: true,
+          })
+        ).body,
       ).toMatchObject({ error: 'permission_check_failed' });
     });
   });
@@ -506,6 +623,87 @@ describe('functions/api', () => {
         confirmation_code: response.body.confirmation_code,
         status: 'completed',
       });
+    });
+
+    it('deletes a person who only ever opted in through the webhook, reached from their ASID alone', async () => {
+      // Arrange: webhook opt-in (no login event, no ASID link), first message, a reply that links
+      // the PSID, a follow-up with its receipt.
+      const { asid, loginId } = await sentOptinByLogin();
+      const psid = unique('9');
+      await people.recordUserMessage(
+        { psid, pageId: PAGE_ID, atMs: Date.now(), priorLoginId: loginId },
+        Date.now(),
+      );
+      const followup = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
+      await sender(drainQueue(), lambdaContext('sender'));
+      expect(followup.status).toBe(202);
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: asid }, APP_SECRET))}`;
+      const deletedAt = Date.now();
+
+      // Act
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const status = await call('GET /facebook/data-deletion/{code}', undefined, {
+        pathParameters: { code: response.body.confirmation_code },
+      });
+      // Work that predates the deletion comes up afterwards: a redelivered opt-in, a late reply.
+      const redelivered = {
+        v: 1,
+        kind: 'optin',
+        pageId: PAGE_ID,
+        loginId,
+        optinAt: deletedAt - 60_000,
+        receivedAt: deletedAt - 60_000,
+        source: 'webhook',
+      };
+      const lateReply = {
+        v: 1,
+        kind: 'event',
+        eventType: 'message',
+        channel: 'messaging',
+        pageId: PAGE_ID,
+        psid,
+        timestamp: deletedAt - 30_000,
+        receivedAt: deletedAt - 30_000,
+        payload: {
+          sender: { id: psid },
+          message: { mid: 'm_late', text: 'hi' },
+          prior_message: { source: 'fb_login', identifier: loginId },
+        },
+      };
+      const sendsBefore = graph.calls.length;
+      await sender(
+        { Records: [sqsRecord(JSON.stringify(redelivered)), sqsRecord(JSON.stringify(lateReply))] },
+        lambdaContext('sender'),
+      );
+
+      // Assert
+      expect(response.status).toBe(200);
+      expect(status.body).toMatchObject({
+        status: 'completed',
+        deleted: { optin: 1, lock: 1, message: 1, person: 1 },
+      });
+      expect(graph.calls.length).toBe(sendsBefore);
+      const mentions = (await scanTable()).filter((item) =>
+        [loginId, psid, asid].some((id) => JSON.stringify(item).includes(id)),
+      );
+      expect(mentions).toEqual([]);
+    });
+
+    it('says not_found, never completed, when nothing was stored about the person', async () => {
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: unique('1') }, APP_SECRET))}`;
+
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const status = await call('GET /facebook/data-deletion/{code}', undefined, {
+        pathParameters: { code: response.body.confirmation_code },
+      });
+
+      expect(status.body).toMatchObject({ status: 'not_found', deleted: {} });
     });
 
     it('refuses a bad signature with 400 and deletes nothing', async () => {

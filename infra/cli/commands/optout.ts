@@ -1,3 +1,4 @@
+import { derivedLoginIds } from '../../../shared/api/data-deletion';
 import { OptoutRequestSchema, optOut } from '../../../shared/api/optouts';
 import { retentionFromEnv } from '../../../shared/config';
 import { DynamoDbPersonStore } from '../../../shared/store/dynamodb-person-store';
@@ -11,7 +12,7 @@ import {
 import { type Context, KIND_LABEL, type Outcome, shortId } from '../context';
 import { UsageError } from '../errors';
 import { formatTable } from '../table';
-import { type Env, requireTable, withAws } from '../target';
+import { type Env, readTargetSecrets, requireTable, withAws } from '../target';
 import { msOf, relativeTime } from '../time';
 import { resolveKind, type SuppressionView } from './inspect';
 
@@ -21,6 +22,8 @@ export interface OptoutView {
   /** Every identifier linked to the person, each now suppressed (by this or an earlier opt-out). */
   identifiers: PersonId[];
   suppressions: SuppressionView[];
+  /** Set when an ASID's `login_id`s could not be derived, so only linked ones were reached. */
+  note?: string;
 }
 
 const DEFAULT_REASON = 'requested_off_messenger';
@@ -57,7 +60,9 @@ export async function optoutPerson(
       );
       if (!request.success)
         throw new UsageError(request.error.issues.map((issue) => issue.message).join('; '));
-      const identifiers = await optOut(request.data, people, ctx.nowMs);
+      const { derived, note } =
+        kind === 'asid' ? await derive(ctx, args.id) : { derived: [], note: undefined };
+      const identifiers = await optOut(request.data, people, ctx.nowMs, derived);
       const items = await getItems(
         ctx.doc(),
         tableName,
@@ -78,10 +83,23 @@ export async function optoutPerson(
           };
         })
         .sort((a, b) => (order.get(personKey(a)) ?? 0) - (order.get(personKey(b)) ?? 0));
-      return { person, reason, identifiers, suppressions };
+      return { person, reason, identifiers, suppressions, ...(note ? { note } : {}) };
     },
   );
   return { view, render: () => renderOptout(view, ctx.nowMs) };
+}
+
+/** The `login_id` of every configured Page for an ASID, from the target's secret (as the API does). */
+async function derive(ctx: Context, asid: string): Promise<{ derived: PersonId[]; note?: string }> {
+  const read = await withAws(
+    { actions: ['secretsmanager:GetSecretValue'], resource: 'the secret', target: ctx.target },
+    () => readTargetSecrets(ctx.target),
+  );
+  const unreached = 'login_ids not linked to this ASID were not reached';
+  if ('missing' in read) return { derived: [], note: `${read.missing}: ${unreached}.` };
+  if (!read.secrets.loginApp)
+    return { derived: [], note: `the secret has no loginApp to derive login_ids: ${unreached}.` };
+  return { derived: derivedLoginIds(asid, read.secrets) };
 }
 
 export function renderOptout(view: OptoutView, nowMs: number): string {
@@ -100,5 +118,5 @@ export function renderOptout(view: OptoutView, nowMs: number): string {
     }),
     { indent: '  ' },
   );
-  return `${head}\n${table}\n`;
+  return `${head}\n${table}\n${view.note ? `\nNote: ${view.note}\n` : ''}`;
 }

@@ -18,6 +18,10 @@ function fakePeople(): jest.Mocked<PersonStore> {
     applyReceipt: jest.fn().mockResolvedValue(2),
     recipientState: jest.fn(),
     erase: jest.fn(),
+    bury: jest.fn(),
+    deletedAt: jest.fn(),
+    recordDeletion: jest.fn(),
+    deletion: jest.fn(),
   };
 }
 const event = (eventType: string, payload: unknown, extra: Partial<EventJob> = {}): EventJob => ({

@@ -1,0 +1,224 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { signRequest } from '../../shared/facebook/signed-request';
+import { loginIdFor } from '../../shared/login-connect/login-id';
+import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  optinRecord,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * Deleted means deleted, on the running local stack, in the two-app setup (the Login app signs
+ * the data deletion callback with its own secret): a person who opted in through the webhook
+ * alone, got the first message, replied, got a follow-up and its receipt, is deleted from their
+ * ASID; afterwards no item names them, and work that predates the deletion (a redelivered
+ * opt-in, a queued retry, a redriven dead letter) sends nothing and re-creates nothing.
+ */
+const LOGIN_APP = {
+  appId: '5550000000000002',
+  clientToken: 'client-token-for-deletion-e2e',
+  appSecret: 'login-app-secret-for-deletion-e2e',
+};
+const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
+let stack: RunningStack;
+let sqs: SQSClient;
+
+const webhook = (items: unknown[]) =>
+  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
+const until = <T>(check: () => Promise<T | undefined>, what: string) =>
+  eventually(check, 20_000, what);
+
+async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
+  const response = await fetch(`${stack.info.apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function deletionRequest(userId: string, secret: string) {
+  const signed = signRequest(
+    { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: userId },
+    secret,
+  );
+  return fetch(`${stack.info.apiUrl}/facebook/data-deletion`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `signed_request=${encodeURIComponent(signed)}`,
+  });
+}
+
+async function scan() {
+  const items: Array<Record<string, unknown>> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await stack.doc.send(
+      new ScanCommand({
+        TableName: stack.info.tableName,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+function lcm(...args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
+      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
+      stdio: 'ignore',
+    });
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
+    SEND_RETRY_BASE_SECONDS: '1',
+  });
+  sqs = new SQSClient({
+    endpoint: stack.info.sqsEndpoint,
+    region: stack.info.region,
+    credentials: LOCAL_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+  });
+}, 90_000);
+afterAll(async () => {
+  sqs?.destroy();
+  await stack?.stop();
+});
+
+describe('data deletion on the local stack (two-app setup)', () => {
+  it('erases everything that names a webhook-only person, and nothing that predates it brings them back', async () => {
+    // Arrange: the person's whole life, through the webhook alone.
+    const asid = uniqueId('1');
+    const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
+    const optinAt = Date.now();
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: optinAt });
+    const optinBody = webhook([
+      { recipient: { id: PAGE_ID }, timestamp: optinAt, optin: { login_id: loginId } },
+    ]);
+    await postWebhook(stack, optinBody);
+    await until(
+      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
+      'the first message',
+    );
+    const [first] = await emulator<Array<{ recipientId: string }>>(
+      stack,
+      `messages?loginId=${loginId}`,
+    );
+    const psid = first?.recipientId as string;
+    const replyAt = Date.now();
+    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: replyAt });
+    await postWebhook(
+      stack,
+      webhook([
+        {
+          sender: { id: psid },
+          recipient: { id: PAGE_ID },
+          timestamp: replyAt,
+          message: { mid: `m_${uniqueId('r')}`, text: 'Hi!' },
+          prior_message: { source: 'fb_login', identifier: loginId },
+        },
+      ]),
+    );
+    const accepted = await api('POST', '/messages', { to: { loginId }, message: { text: 'x' } });
+    await until(async () => {
+      const found = await api('GET', `/messages/${accepted.body.id}`);
+      return found.body.status === 'sent' ? found : undefined;
+    }, 'the follow-up');
+    const [followup] = await emulator<Array<{ messageId: string }>>(stack, `messages?psid=${psid}`);
+    await postWebhook(
+      stack,
+      webhook([
+        {
+          sender: { id: psid },
+          recipient: { id: PAGE_ID },
+          delivery: { mids: [followup?.messageId], watermark: Date.now() },
+        },
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const mentionsBefore = (await scan()).filter((i) => JSON.stringify(i).includes(loginId));
+    // A retry of the opt-in, queued before the deletion and due after it.
+    const staleJob = JSON.stringify({
+      v: 1,
+      kind: 'optin',
+      pageId: PAGE_ID,
+      loginId,
+      optinAt,
+      receivedAt: optinAt,
+      source: 'webhook',
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.info.queueUrl,
+        MessageBody: staleJob,
+        DelaySeconds: 2,
+      }),
+    );
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.info.deadLetterQueueUrl, MessageBody: staleJob }),
+    );
+    const sendsBefore = (await emulator<unknown[]>(stack, 'requests')).length;
+
+    // Act: Facebook's callback, signed with the Login app's secret; then the stale work arrives.
+    const refused = await deletionRequest(asid, APP_SECRET);
+    const response = await deletionRequest(asid, LOGIN_APP.appSecret);
+    const body = (await response.json()) as { url: string };
+    const status = (await (await fetch(body.url)).json()) as Record<string, unknown>;
+    await postWebhook(stack, optinBody);
+    expect(await lcm('redrive')).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+
+    // Assert
+    expect(mentionsBefore.length).toBeGreaterThan(5);
+    expect(refused.status).toBe(400);
+    expect(response.status).toBe(200);
+    expect(status).toMatchObject({
+      status: 'completed',
+      deleted: expect.objectContaining({ optin: 1, lock: 1, message: 1 }),
+    });
+    const mentions = (await scan()).filter((i) =>
+      [loginId, psid, asid].some((id) => JSON.stringify(i).includes(id)),
+    );
+    expect(mentions).toEqual([]);
+    expect((await emulator<unknown[]>(stack, 'requests')).length).toBe(sendsBefore);
+  }, 90_000);
+
+  it('blocks, after an opt-out by ASID, a webhook opt-in for the login_id derived for the Page', async () => {
+    const asid = uniqueId('1');
+    const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+
+    const optout = await api('POST', '/optouts', { asid });
+    await postWebhook(
+      stack,
+      webhook([
+        { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
+      ]),
+    );
+    const record = await until(async () => {
+      const found = await optinRecord(stack, loginId);
+      return found?.status === 'opted_out' ? found : undefined;
+    }, 'the opt-in to end as opted_out');
+
+    expect(optout.status).toBe(200);
+    expect(record.statusReason).toMatch(/^suppressed:/);
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(0);
+  });
+});
