@@ -74,14 +74,21 @@ async function scan() {
   return items;
 }
 
-function lcm(...args: string[]): Promise<number | null> {
+/** Runs the real CLI with `--local --json` against this test's stack. */
+function lcmJson(...args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
+    const child = spawn(process.execPath, [LCM, ...args, '--local', '--json'], {
       env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
     });
     child.once('error', reject);
-    child.once('close', resolve);
+    child.once('close', (code) =>
+      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`lcm exited ${code}`)),
+    );
   });
 }
 
@@ -176,18 +183,20 @@ describe('data deletion on the local stack (two-app setup)', () => {
     );
     const sendsBefore = (await emulator<unknown[]>(stack, 'requests')).length;
 
-    // Act: Facebook's callback, signed with the Login app's secret; then the stale work arrives.
+    // Act: Facebook's callback, signed with the Login app's secret; then the stale work arrives
+    // (and an operator redrives the dead letters: `lcm redrive` skips the deleted person's).
     const refused = await deletionRequest(asid, APP_SECRET);
     const response = await deletionRequest(asid, LOGIN_APP.appSecret);
     const body = (await response.json()) as { url: string };
     const status = (await (await fetch(body.url)).json()) as Record<string, unknown>;
     await postWebhook(stack, optinBody);
-    expect(await lcm('redrive')).toBe(0);
+    const redriven = await lcmJson('redrive');
     await new Promise((resolve) => setTimeout(resolve, 4000));
 
     // Assert
     expect(mentionsBefore.length).toBeGreaterThan(5);
     expect(refused.status).toBe(400);
+    expect(redriven).toMatchObject({ skipped: 1, count: 0 });
     expect(response.status).toBe(200);
     expect(status).toMatchObject({
       status: 'completed',

@@ -7,9 +7,14 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { retentionFromEnv } from '../../../shared/config';
+import { tombstoneId } from '../../../shared/login-connect/tombstone';
+import { QueueJobSchema } from '../../../shared/messages';
+import { DynamoDbPersonStore } from '../../../shared/store/dynamodb-person-store';
+import type { PersonId } from '../../../shared/store/table-definition';
 import { type Context, type Outcome, shortId } from '../context';
 import { formatTable } from '../table';
-import { requireQueues, withAws } from '../target';
+import { readTargetSecrets, requireQueues, withAws } from '../target';
 import { relativeTime } from '../time';
 
 /**
@@ -51,6 +56,13 @@ export interface RedriveView {
   count: number;
   /** Messages whose send to the queue failed: left in the DLQ, visible again after the hold. */
   failed: number;
+  /**
+   * Messages about a person deleted after the job was made: deleted from the DLQ, not moved (the
+   * sender would drop them anyway; keeping them keeps the person's data).
+   */
+  skipped: number;
+  /** Why deleted people could not be told apart (no secret, no table): then nothing is skipped. */
+  note?: string;
   kinds: Record<JobKind, number>;
   messages: DlqMessageView[];
   failures: Array<{ messageId: string; code?: string; message?: string }>;
@@ -140,6 +152,7 @@ export async function redrive(
     approximateCount: null,
     count: 0,
     failed: 0,
+    skipped: 0,
     kinds: noKinds(),
     messages: [],
     failures: [],
@@ -195,11 +208,33 @@ export async function redrive(
     return { view, render: () => renderRedrive(view, ctx.nowMs) };
   }
 
-  while (view.count + view.failed < max) {
-    const batch = await withAws(call(['sqs:ReceiveMessage'], `queue ${deadLetterQueueUrl}`), () =>
-      receive(sqs, deadLetterQueueUrl, max - view.count - view.failed),
+  const deletedPeople = await deletionCheck(ctx);
+  if ('note' in deletedPeople) view.note = deletedPeople.note;
+  while (view.count + view.failed + view.skipped < max) {
+    const received = await withAws(
+      call(['sqs:ReceiveMessage'], `queue ${deadLetterQueueUrl}`),
+      () => receive(sqs, deadLetterQueueUrl, max - view.count - view.failed - view.skipped),
     );
-    if (batch.length === 0) break;
+    if (received.length === 0) break;
+    const dropped = 'check' in deletedPeople ? await deletedPeople.check(received) : new Set();
+    if (dropped.size > 0) {
+      const gone = received.filter((message) => dropped.has(message));
+      await withAws(call(['sqs:DeleteMessage'], `queue ${deadLetterQueueUrl}`), () =>
+        sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: deadLetterQueueUrl,
+            Entries: gone.map((message, i) => ({
+              Id: String(i),
+              ReceiptHandle: message.ReceiptHandle as string,
+            })),
+          }),
+        ),
+      );
+      view.skipped += gone.length;
+      ctx.progress(`skipped ${gone.length} about deleted people (${view.skipped} so far)`);
+    }
+    const batch = received.filter((message) => !dropped.has(message));
+    if (batch.length === 0) continue;
     const entries = batch.map((message, i) => ({
       Id: String(i),
       MessageBody: message.Body ?? '',
@@ -257,6 +292,63 @@ export async function redrive(
   return { view, render: () => renderRedrive(view, ctx.nowMs) };
 }
 
+/** The person a job names and when the job's fact happened (an opt-in, an event). */
+function personOfJob(body: string | undefined): { person: PersonId; atMs: number } | undefined {
+  const parsed = QueueJobSchema.safeParse(safeJson(body));
+  if (!parsed.success) return undefined;
+  const job = parsed.data;
+  if (job.kind === 'optin')
+    return { person: { kind: 'login', id: job.loginId }, atMs: job.optinAt };
+  if (job.kind === 'event' && job.psid)
+    return { person: { kind: 'psid', id: job.psid }, atMs: job.timestamp ?? job.receivedAt };
+  return undefined;
+}
+
+function safeJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tells which DLQ messages are about a person deleted after the job was made, from the target's
+ * secret (tombstones are keyed with it) and table.
+ */
+async function deletionCheck(
+  ctx: Context,
+): Promise<{ check: (batch: Message[]) => Promise<Set<Message>> } | { note: string }> {
+  const tableName = ctx.target.tableName;
+  if (!tableName) return { note: 'no table: messages about deleted people were not told apart' };
+  const read = await withAws(
+    { actions: ['secretsmanager:GetSecretValue'], resource: 'the secret', target: ctx.target },
+    () => readTargetSecrets(ctx.target),
+  );
+  if ('missing' in read)
+    return { note: `${read.missing}: messages about deleted people were not told apart` };
+  const people = new DynamoDbPersonStore(ctx.doc(), tableName, retentionFromEnv({}));
+  return {
+    check: async (batch) => {
+      const dropped = new Set<Message>();
+      for (const message of batch) {
+        const named = personOfJob(message.Body);
+        if (!named) continue;
+        const deletedAt = await withAws(
+          {
+            actions: ['dynamodb:BatchGetItem'],
+            resource: `table ${tableName}`,
+            target: ctx.target,
+          },
+          () => people.deletedAt([tombstoneId(named.person, read.secrets)]),
+        );
+        if (deletedAt !== undefined && deletedAt >= named.atMs) dropped.add(message);
+      }
+      return dropped;
+    },
+  };
+}
+
 /** The human form of `lcm redrive`: what was (or would be) moved, by kind and one by one. */
 export function renderRedrive(view: RedriveView, nowMs: number): string {
   const lines: string[] = [];
@@ -278,6 +370,11 @@ export function renderRedrive(view: RedriveView, nowMs: number): string {
         ? 'The dead-letter queue is empty; nothing moved.'
         : `Moved ${plural(view.count)} to the send queue${view.failed > 0 ? `; ${plural(view.failed)} could not be sent and stay in the DLQ` : ''}.`,
     );
+    if (view.skipped > 0)
+      lines.push(
+        `Skipped ${plural(view.skipped)} about people deleted since: removed from the DLQ, not moved.`,
+      );
+    if (view.note) lines.push(`Note: ${view.note}.`);
   }
   if (view.messages.length > 0) {
     lines.push('');

@@ -53,6 +53,7 @@ describe('cli/commands/redrive', () => {
           approximateCount: 2,
           count: 2,
           failed: 0,
+          skipped: 0,
           kinds: { optin: 1, event: 0, followup: 1, unreadable: 0 },
           messages: [
             { messageId: 'a', kind: 'optin', loginId: 'L', pageId: '111' },
