@@ -7,7 +7,7 @@ import { json } from '../shared/api/respond';
 import { type ApiDeps, handleApiRequest } from '../shared/api/router';
 import { documentClient, sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
-import { retentionFromEnv } from '../shared/config';
+import { followupOptionsFromEnv, retentionFromEnv } from '../shared/config';
 import { ENV, intFromEnv, requireEnv, stringFromEnv } from '../shared/env';
 import { permissionsClient } from '../shared/graph/permissions';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
@@ -23,6 +23,7 @@ const client = documentClient();
 const sqs = sqsClient();
 
 const deps: ApiDeps = {
+  followupOptions: followupOptionsFromEnv(env),
   secrets: secretsSourceFromEnv(env),
   people: new DynamoDbPersonStore(client, tableName, retention),
   messages: new DynamoDbMessageStore(client, tableName, retention),

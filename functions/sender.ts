@@ -27,6 +27,7 @@ const deps: ProcessDeps = {
   retryPolicy: config.retryPolicy,
   leaseMs: config.leaseMs,
   unknownOutcome: config.unknownOutcome,
+  followupOptions: config.followupOptions,
   handOver: async (job) => {
     await enqueueJobs(sqs, config.queueUrl, [job]);
   },

@@ -122,6 +122,7 @@ export class PipelineStack extends Stack {
         // its timeout, so a lease still held after that belongs to a dead sender.
         [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
         [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
+        [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
         [ENV.lockRetentionDays]: String(settings.retention.lockDays),
         [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
@@ -144,6 +145,7 @@ export class PipelineStack extends Stack {
         [ENV.graphApiUrl]: settings.graphApiUrl,
         [ENV.graphApiVersion]: settings.graphApiVersion,
         [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
+        [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
         [ENV.lockRetentionDays]: String(settings.retention.lockDays),
         [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),

@@ -1,6 +1,7 @@
-import { ENV, type Env, intFromEnv, requireEnv, stringFromEnv } from './env';
+import { boolFromEnv, ENV, type Env, intFromEnv, requireEnv, stringFromEnv } from './env';
 import type { GraphConfig } from './graph/send-api';
 import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
+import type { FollowupOptions } from './login-connect/followup-policy';
 import type { RetryPolicy } from './login-connect/retry';
 import { UNKNOWN_OUTCOME_POLICIES, type UnknownOutcomePolicy } from './login-connect/send-errors';
 import type { Retention } from './store/dynamodb-optin-store';
@@ -12,6 +13,7 @@ export interface SenderConfig {
   retryPolicy: RetryPolicy;
   leaseMs: number;
   unknownOutcome: UnknownOutcomePolicy;
+  followupOptions: FollowupOptions;
   retention: Retention;
   firstMessages: FirstMessages;
 }
@@ -44,9 +46,15 @@ export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined
     },
     leaseMs: intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000,
     unknownOutcome: unknownOutcomeFromEnv(env),
+    followupOptions: followupOptionsFromEnv(env),
     retention: retentionFromEnv(env),
     firstMessages: parseFirstMessages(templates, ENV.firstMessages),
   };
+}
+
+/** What follow-ups may do beyond the defaults: read by the sender and the API alike. */
+export function followupOptionsFromEnv(env: Env): FollowupOptions {
+  return { humanAgentEnabled: boolFromEnv(env, ENV.humanAgentEnabled, false) };
 }
 
 function unknownOutcomeFromEnv(env: Env): UnknownOutcomePolicy {

@@ -15,6 +15,8 @@ export const ENV = {
   sendRetryBaseSeconds: 'SEND_RETRY_BASE_SECONDS',
   sendRetryMaxSeconds: 'SEND_RETRY_MAX_SECONDS',
   sendLeaseSeconds: 'SEND_LEASE_SECONDS',
+  /** `true` when Meta granted the app the Human Agent feature (`HUMAN_AGENT` tag). */
+  humanAgentEnabled: 'HUMAN_AGENT_ENABLED',
   /** `retry` or `hold`: what an attempt whose outcome is unknown leads to. */
   sendUnknownOutcome: 'SEND_UNKNOWN_OUTCOME',
   optinRetentionDays: 'OPTIN_RETENTION_DAYS',
@@ -56,4 +58,13 @@ export function intFromEnv(env: Env, name: string, fallback: number): number {
     throw new Error(`Environment variable ${name} must be a whole number, got "${raw}"`);
   }
   return value;
+}
+
+/** `true` or `false` from the environment, or `fallback` when unset; throws on anything else. */
+export function boolFromEnv(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new Error(`Environment variable ${name} must be true or false, got "${raw}"`);
 }

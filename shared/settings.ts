@@ -33,6 +33,11 @@ export const SettingsSchema = z
      * as `unknown` for an operator). Either way `SendOutcomeUnknown` counts it.
      */
     sendUnknownOutcome: z.enum(UNKNOWN_OUTCOME_POLICIES).default('retry'),
+    /**
+     * Meta granted this app the Human Agent feature (App Review): follow-ups may carry the
+     * `HUMAN_AGENT` tag, written by a person, up to 7 days after the person's last message.
+     */
+    humanAgentEnabled: z.boolean().default(false),
     /** SQS records per sender invocation. */
     senderBatchSize: z.int().min(1).max(10).default(10),
     /** Concurrent sender invocations at most (SQS event source `maxConcurrency`). */

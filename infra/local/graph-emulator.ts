@@ -32,7 +32,7 @@
  *   later message, UPDATE/RESPONSE more than 24 h after the opt-in and the linked PSID's window
  *   is not open (no user message from it, or the last one more than 24 h ago)
  *                                                    → 400 code 10 subcode 2018278
- *   MESSAGE_TAG after the first message              → accepted at any time
+ *   MESSAGE_TAG after the first message              → accepted with a tag in force (below)
  * A success is `{ recipient_id, message_id }`; recipient_id is a stable 16-digit fake PSID per
  * (login_id, Page), "the linked PSID". The first accepted message locks the login_id to its Page.
  * Every accepted login_id send makes its linked PSID known to that Page (see below), even one
@@ -44,7 +44,11 @@
  *   not known to the token's Page                    → 400 code 100 subcode 2018001
  *   UPDATE/RESPONSE and the person's window is not open (no user message from that PSID to
  *   this Page, or the last one more than 24 h ago)   → 400 code 10 subcode 2018278
- *   MESSAGE_TAG (with a non-empty tag)               → accepted at any time
+ *   MESSAGE_TAG                                      → accepted with a tag in force (below)
+ * Tags (both kinds of recipient; shared/login-connect/message-tags.ts): a retired or unknown tag
+ * → 400 code 100 "Invalid parameter"; HUMAN_AGENT more than 7 days after the person's last
+ * message to the Page (or with none registered) → 400 code 10 subcode 2018278. The emulator
+ * assumes the app was granted the Human Agent feature.
  * PSIDs are Page-scoped: one is known to a Page once (a) the emulator answered it as the
  * recipient_id of a login_id send through that Page, or (b) a user message from it to that Page
  * was registered (control API). A PSID known only through (a) has no window until (b).
@@ -106,6 +110,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { MessageSchema } from '../../shared/login-connect/first-message';
+import { type TagRule, tagInForce } from '../../shared/login-connect/message-tags';
 import type { AppSecrets } from '../../shared/secrets';
 import { formatIssues } from '../../shared/validation';
 
@@ -1087,7 +1092,11 @@ export class GraphEmulator {
     if (messagingType !== 'MESSAGE_TAG' && tag !== undefined && tag !== '') {
       return REFUSE.param('Param tag can only be used with messaging_type MESSAGE_TAG');
     }
-    // UNCONFIRMED which tags are still accepted (reference 3.3): any non-empty tag is.
+    // Tags as they stand today (shared/login-connect/message-tags.ts): a retired or unknown one
+    // fails with error 100, as developers report since 27 April 2026 (reference 3.3).
+    const tagRule =
+      messagingType === 'MESSAGE_TAG' ? tagInForce(String(tag), this.now()) : undefined;
+    if (tagRule && !tagRule.ok) return REFUSE.param('Invalid parameter');
     const notificationType = params.notification_type;
     if (
       notificationType !== undefined &&
@@ -1117,10 +1126,10 @@ export class GraphEmulator {
     if (psid !== undefined) {
       if (this.optedOut(pageId, { psid })) return REFUSE.unavailable();
       if (!this.psids.has(psidKey(pageId, psid))) return REFUSE.noUser();
-      // Tags are accepted at any time (and any non-empty tag; see above).
       if (messagingType !== 'MESSAGE_TAG' && !this.windowOpen(pageId, psid)) {
         return REFUSE.window();
       }
+      if (tagRule?.ok && !this.tagWindowOpen(tagRule.rule, pageId, psid)) return REFUSE.window();
       return { ...base, recipientId: psid, firstMessage: false };
     }
     const loginId = recipient.login_id;
@@ -1154,7 +1163,15 @@ export class GraphEmulator {
     ) {
       return REFUSE.window();
     }
+    if (tagRule?.ok && !this.tagWindowOpen(tagRule.rule, pageId, linked)) return REFUSE.window();
     return { ...base, loginId, recipientId: linked, firstMessage };
+  }
+
+  /** A tag with a window (HUMAN_AGENT: 7 days) counts it from the person's last message. */
+  private tagWindowOpen(rule: TagRule, pageId: string, psid: string): boolean {
+    if (rule.windowMs === undefined) return true;
+    const last = this.userMessages.get(psidKey(pageId, psid));
+    return last !== undefined && this.now() < last.lastMessageAt + rule.windowMs;
   }
 
   /**

@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   sendRetryMaxSeconds: number;
   /** `retry` or `hold` (the stack setting `sendUnknownOutcome`). */
   sendUnknownOutcome: string;
+  /** Meta granted the Human Agent feature (the stack setting `humanAgentEnabled`). */
+  humanAgentEnabled: boolean;
   senderTimeoutSeconds: number;
   senderBatchSize: number;
   senderConcurrency: number;
@@ -85,6 +87,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     sendRetryBaseSeconds: num('SEND_RETRY_BASE_SECONDS', 30),
     sendRetryMaxSeconds: num('SEND_RETRY_MAX_SECONDS', 900),
     sendUnknownOutcome: env.SEND_UNKNOWN_OUTCOME || 'retry',
+    humanAgentEnabled: env.HUMAN_AGENT_ENABLED === 'true',
     senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
     senderBatchSize: num('SENDER_BATCH_SIZE', 10),
     senderConcurrency: num('SENDER_CONCURRENCY', 2),
@@ -251,6 +254,7 @@ async function start(
     SEND_RETRY_MAX_SECONDS: String(options.sendRetryMaxSeconds),
     SEND_LEASE_SECONDS: String(options.senderTimeoutSeconds + 5),
     SEND_UNKNOWN_OUTCOME: options.sendUnknownOutcome,
+    HUMAN_AGENT_ENABLED: options.humanAgentEnabled ? 'true' : 'false',
     FIRST_MESSAGES_JSON: JSON.stringify(firstMessages),
     POWERTOOLS_SERVICE_NAME: 'login-connect',
     POWERTOOLS_METRICS_DISABLED: 'true',

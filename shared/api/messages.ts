@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { MessageSchema } from '../login-connect/first-message';
-import { checkFollowup, type Recipient } from '../login-connect/followup-policy';
+import {
+  checkFollowup,
+  type FollowupOptions,
+  type Recipient,
+} from '../login-connect/followup-policy';
 import type { MessageStore, OutboundMessage } from '../store/message-store';
 import type { PersonStore } from '../store/person-store';
 
@@ -31,7 +35,7 @@ export type AcceptResult =
  */
 export async function acceptFollowup(
   request: FollowupRequest,
-  deps: { people: PersonStore; messages: MessageStore },
+  deps: { people: PersonStore; messages: MessageStore; followupOptions: FollowupOptions },
   nowMs: number,
 ): Promise<AcceptResult> {
   const to = request.to as Recipient;
@@ -43,6 +47,7 @@ export async function acceptFollowup(
     },
     await deps.people.recipientState(to),
     nowMs,
+    deps.followupOptions,
   );
   if (!decision.ok)
     return {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { PermissionsLookup } from '../graph/permissions';
+import type { FollowupOptions } from '../login-connect/followup-policy';
 import type { SenderLog } from '../login-connect/process-record';
 import type { QueueJob } from '../messages';
 import type { SecretsSource } from '../secrets';
@@ -16,6 +17,7 @@ import { json, jsonBody, refuse } from './respond';
 import type { ApiRoute, PublicRoute } from './routes';
 
 export interface ApiDeps {
+  followupOptions: FollowupOptions;
   secrets: SecretsSource;
   people: PersonStore;
   messages: MessageStore;

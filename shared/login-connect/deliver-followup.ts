@@ -5,7 +5,7 @@ import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/mess
 import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
 import type { UnknownOutcome } from './deliver';
-import { checkFollowup } from './followup-policy';
+import { checkFollowup, type FollowupOptions } from './followup-policy';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
 import { classifySendFailure, outcomeUnknown, type UnknownOutcomePolicy } from './send-errors';
@@ -19,6 +19,7 @@ export interface FollowupDeps extends RecordSendDeps {
   retryPolicy: RetryPolicy;
   leaseMs: number;
   unknownOutcome: UnknownOutcomePolicy;
+  followupOptions: FollowupOptions;
 }
 
 export type FollowupResult =
@@ -93,6 +94,7 @@ async function attempt(
     },
     await deps.people.recipientState(message.to),
     now,
+    deps.followupOptions,
   );
   if (!decision.ok) {
     const status = decision.rule === 'opted_out' ? 'opted_out' : 'failed';

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
+import { keys } from '../../shared/store/table-definition';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import {
   emulator,
@@ -143,7 +144,14 @@ describe('data deletion on the local stack (two-app setup)', () => {
         },
       ]),
     );
+    await until(async () => {
+      const { Item } = await stack.doc.send(
+        new GetCommand({ TableName: stack.info.tableName, Key: keys.profile(psid) }),
+      );
+      return Item?.loginId ? true : undefined;
+    }, 'the reply to link the PSID');
     const accepted = await api('POST', '/messages', { to: { loginId }, message: { text: 'x' } });
+    expect(accepted.status).toBe(202);
     await until(async () => {
       const found = await api('GET', `/messages/${accepted.body.id}`);
       return found.body.status === 'sent' ? found : undefined;

@@ -311,6 +311,7 @@ describe('PipelineStack', () => {
         [ENV.sendRetryMaxSeconds]: '1800',
         [ENV.sendLeaseSeconds]: '50',
         [ENV.sendUnknownOutcome]: 'retry',
+        [ENV.humanAgentEnabled]: 'false',
         [ENV.optinRetentionDays]: '30',
         [ENV.lockRetentionDays]: '365',
         [ENV.suppressionRetentionDays]: '730',

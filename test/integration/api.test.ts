@@ -495,11 +495,12 @@ describe('functions/api', () => {
       expect(drainQueue().Records).toHaveLength(0);
     });
 
-    it('allows a tagged message outside the window', async () => {
+    it('refuses a retired tag with 400 and the date, and calls no Graph', async () => {
       const { loginId } = await sentOptin({
         optinAtMs: Date.now() - 30 * HOUR_MS,
         replyAtMs: Date.now() - 26 * HOUR_MS,
       });
+      const calls = graph.calls.length;
 
       const response = await call('POST /messages', {
         to: { loginId },
@@ -507,13 +508,26 @@ describe('functions/api', () => {
         messagingType: 'MESSAGE_TAG',
         tag: 'ACCOUNT_UPDATE',
       });
-      await sender(drainQueue(), lambdaContext('sender'));
 
-      expect(response.status).toBe(202);
-      expect(graph.calls.at(-1)?.body).toMatchObject({
-        messaging_type: 'MESSAGE_TAG',
-        tag: 'ACCOUNT_UPDATE',
+      expect(response).toMatchObject({ status: 400, body: { error: 'tag_retired' } });
+      expect(response.body.message).toMatch(/2026-04-27/);
+      expect(drainQueue().Records).toHaveLength(0);
+      expect(graph.calls).toHaveLength(calls);
+    });
+
+    it('refuses HUMAN_AGENT when the app was not granted the feature', async () => {
+      const { loginId } = await sentOptin({
+        optinAtMs: Date.now() - 30 * HOUR_MS,
+        replyAtMs: Date.now() - 26 * HOUR_MS,
       });
+
+      const response = await call('POST /messages', {
+        to: { loginId },
+        message: { text: 'An agent here.' },
+        tag: 'HUMAN_AGENT',
+      });
+
+      expect(response).toMatchObject({ status: 409, body: { error: 'human_agent_not_enabled' } });
     });
 
     it('refuses a follow-up before the first message went out, and to someone who opted out', async () => {

@@ -352,6 +352,43 @@ describe('infra/local/graph-emulator', () => {
       expect(emulator.messages()).toEqual([]);
     });
 
+    describe('Message Tags as they stand after 27 April 2026', () => {
+      const AFTER_RETIREMENT = Date.parse('2026-05-01T12:00:00.000Z');
+      const tagged = (tag: string) => ({ ...toPsid(PSID, 'MESSAGE_TAG'), tag });
+
+      it.each(['ACCOUNT_UPDATE', 'POST_PURCHASE_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'NO_SUCH_TAG'])(
+        'refuses %s with code 100 "Invalid parameter" and sends nothing',
+        async (tag) => {
+          clock = AFTER_RETIREMENT;
+          userMessage(2 * DAY_MS);
+
+          const answer = await post(tagged(tag));
+
+          expect(answer.status).toBe(400);
+          expect(answer.body.error).toMatchObject({
+            code: 100,
+            message: '(#100) Invalid parameter',
+          });
+          expect(emulator.messages()).toEqual([]);
+        },
+      );
+
+      it.each([
+        ['2 days', 2 * DAY_MS, 200],
+        ['7 days less 1 ms', 7 * DAY_MS - 1, 200],
+        ['7 days', 7 * DAY_MS, 400],
+      ])('answers HUMAN_AGENT %s after the user message with HTTP %s', async (_, ago, status) => {
+        clock = AFTER_RETIREMENT;
+        userMessage(ago);
+
+        const answer = await post(tagged('HUMAN_AGENT'));
+
+        expect(answer.status).toBe(status);
+        if (status === 400)
+          expect(answer.body.error).toMatchObject({ code: 10, error_subcode: 2018278 });
+      });
+    });
+
     it.each<[SendApiBody['messaging_type'], string, number, number]>([
       ['UPDATE', '23 h', 23 * HOUR_MS, 200],
       ['RESPONSE', '23 h', 23 * HOUR_MS, 200],

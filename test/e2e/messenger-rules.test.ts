@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { PAGE_ID, secretDocument } from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  optinRecord,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * Follow-ups under Messenger's rules as they stand in 2026, on the running local stack (whose
+ * Graph emulator enforces the same dated tag catalogue): retired tags refused before any Graph
+ * call, HUMAN_AGENT only within 7 days of the person's last message (the stack runs with
+ * HUMAN_AGENT_ENABLED=true), and nothing after the first message until the person writes.
+ */
+const DAY_MS = 86_400_000;
+let stack: RunningStack;
+
+const newId = () => randomBytes(16).toString('hex');
+const webhook = (items: unknown[]) =>
+  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
+
+async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
+  const response = await fetch(`${stack.info.apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A person whose first message went out; with `wroteAgoMs`, who then wrote that long ago. */
+async function person(wroteAgoMs?: number): Promise<{ loginId: string; psid: string }> {
+  const loginId = newId();
+  await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+  await postWebhook(
+    stack,
+    webhook([{ recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } }]),
+  );
+  await eventually(
+    async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
+    15_000,
+    'the first message',
+  );
+  const [first] = await emulator<Array<{ recipientId: string }>>(
+    stack,
+    `messages?loginId=${loginId}`,
+  );
+  const psid = first?.recipientId as string;
+  if (wroteAgoMs !== undefined) {
+    const at = Date.now() - wroteAgoMs;
+    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: at });
+    await postWebhook(
+      stack,
+      webhook([
+        {
+          sender: { id: psid },
+          recipient: { id: PAGE_ID },
+          timestamp: at,
+          message: { mid: `m_${newId()}`, text: 'Hello?' },
+          prior_message: { source: 'fb_login', identifier: loginId },
+        },
+      ]),
+    );
+    await eventually(
+      async () => {
+        const { body } = await api('POST', '/messages', {
+          to: { psid },
+          message: { text: 'probe' },
+          tag: 'NO_SUCH_TAG',
+        });
+        // The reply is recorded once the PSID is known: an unknown tag is then the only refusal.
+        return body.error === 'tag_unknown' ? true : undefined;
+      },
+      15_000,
+      'the reply to be recorded',
+    );
+  }
+  return { loginId, psid };
+}
+
+const sendsTo = async (psid: string) =>
+  (await emulator<unknown[]>(stack, `messages?psid=${psid}`)).length;
+
+beforeAll(async () => {
+  stack = await startStack({
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+    HUMAN_AGENT_ENABLED: 'true',
+  });
+}, 90_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("Messenger's 2026 rules for follow-ups, on the local stack", () => {
+  it('refuses a retired tag with 400 naming the date, and makes no Graph call', async () => {
+    const { loginId } = await person(2 * DAY_MS);
+    const requests = (await emulator<unknown[]>(stack, 'requests')).length;
+
+    const response = await api('POST', '/messages', {
+      to: { loginId },
+      message: { text: 'Your account changed.' },
+      tag: 'ACCOUNT_UPDATE',
+    });
+
+    expect(response).toMatchObject({ status: 400, body: { error: 'tag_retired' } });
+    expect(String(response.body.message)).toContain('2026-04-27');
+    expect((await emulator<unknown[]>(stack, 'requests')).length).toBe(requests);
+  });
+
+  it('sends HUMAN_AGENT 2 days after the person wrote, and refuses it after 7 days', async () => {
+    const recent = await person(2 * DAY_MS);
+    const old = await person(8 * DAY_MS);
+
+    const accepted = await api('POST', '/messages', {
+      to: { loginId: recent.loginId },
+      message: { text: 'Hi, this is Sam from support.' },
+      tag: 'HUMAN_AGENT',
+    });
+    const refused = await api('POST', '/messages', {
+      to: { loginId: old.loginId },
+      message: { text: 'Hi, this is Sam from support.' },
+      tag: 'HUMAN_AGENT',
+    });
+    const status = await eventually(
+      async () => {
+        const found = await api('GET', `/messages/${accepted.body.id}`);
+        return found.body.status === 'sent' ? found : undefined;
+      },
+      15_000,
+      'the HUMAN_AGENT message',
+    );
+
+    expect(accepted.status).toBe(202);
+    expect(status.body).toMatchObject({ messagingType: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
+    expect(await sendsTo(recent.psid)).toBe(1);
+    expect(refused).toMatchObject({ status: 409, body: { error: 'outside_tag_window' } });
+    expect(await sendsTo(old.psid)).toBe(0);
+  });
+
+  it('refuses an untagged follow-up to a login_id whose person never wrote', async () => {
+    const { loginId } = await person();
+
+    const response = await api('POST', '/messages', {
+      to: { loginId },
+      message: { text: 'One more thing…' },
+    });
+
+    expect(response).toMatchObject({ status: 409, body: { error: 'conversation_not_started' } });
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+  });
+});
