@@ -46,6 +46,63 @@ interface ActiveRule extends FaultRule {
   hits: number;
 }
 
+export interface WireProxyOptions {
+  /**
+   * DynamoDB: add `"ReturnConsumedCapacity": "INDEXES"` to each request that can report capacity
+   * and does not say itself, and sum the `ConsumedCapacity` the answers report (see
+   * `consumedCapacity()`). Answers are passed on unchanged, so a caller gets a `ConsumedCapacity`
+   * it did not ask for, and nothing else differs. @default false
+   */
+  measureCapacity?: boolean;
+}
+
+export interface CapacityUnits {
+  read: number;
+  write: number;
+}
+
+/** The read and write capacity units DynamoDB reported, summed (`WireProxyOptions.measureCapacity`). */
+export interface ConsumedCapacityTotals {
+  /** By table: the table itself and each secondary index by name. */
+  tables: Record<string, { table: CapacityUnits; indexes: Record<string, CapacityUnits> }>;
+  /** By operation (`TransactWriteItems`…), tables and indexes together. */
+  operations: Record<string, CapacityUnits>;
+  /**
+   * Answers that reported no capacity, by operation: errors (DynamoDB charges a refused
+   * conditional write or a cancelled transaction, but does not say how much) and requests that
+   * asked for `NONE`.
+   */
+  unmeasured: Record<string, number>;
+}
+
+/** What went over the wire for one operation, as SQS bills it. */
+export interface OperationTraffic {
+  /** Requests answered by the emulator (injected faults are not counted here). */
+  requests: number;
+  /**
+   * Requests as SQS bills them: each started 64 KiB of payload is one request. Counted from the
+   * larger of the request's and the answer's body, an upper bound of the payload.
+   */
+  billed64KiB: number;
+  /** `ReceiveMessage` answers that held no message (SQS bills them all the same). */
+  empty: number;
+}
+
+/** The operations that take `ReturnConsumedCapacity`, and whether they read or write. */
+const CAPACITY_OPERATIONS: Record<string, 'read' | 'write'> = {
+  GetItem: 'read',
+  BatchGetItem: 'read',
+  Query: 'read',
+  Scan: 'read',
+  TransactGetItems: 'read',
+  PutItem: 'write',
+  UpdateItem: 'write',
+  DeleteItem: 'write',
+  BatchWriteItem: 'write',
+  TransactWriteItems: 'write',
+};
+const CHUNK_BYTES = 64 * 1024;
+
 /**
  * A pass-through HTTP proxy in front of an AWS emulator that counts requests by operation (the
  * `X-Amz-Target` header of the JSON protocols DynamoDB and SQS speak), and can fail chosen requests
@@ -58,13 +115,20 @@ interface ActiveRule extends FaultRule {
 export class WireProxy {
   private readonly counts = new Map<string, number>();
   private rules: ActiveRule[] = [];
+  private capacity: ConsumedCapacityTotals = emptyCapacity();
+  private readonly traffics = new Map<string, OperationTraffic>();
 
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    private readonly service: string,
   ) {}
 
-  static async start(target: string, service: string): Promise<WireProxy> {
+  static async start(
+    target: string,
+    service: string,
+    options: WireProxyOptions = {},
+  ): Promise<WireProxy> {
     const upstream = new URL(target);
     let proxy: WireProxy | undefined;
     const server = createServer((req, res) => {
@@ -84,7 +148,9 @@ export class WireProxy {
         const body = Buffer.concat(chunks);
         const rule = self.take(op, body);
         if (rule === undefined || rule.fault === 'lost_answer') {
-          forward(upstream, req, body, (status, headers, answer) => {
+          const sent = options.measureCapacity ? withCapacityRequested(op, body) : body;
+          forward(upstream, req, sent, (status, headers, answer) => {
+            self.record(op, sent, status, answer);
             if (rule?.fault === 'lost_answer') {
               fail(res, 'internal', body);
               return;
@@ -100,7 +166,7 @@ export class WireProxy {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    proxy = new WireProxy(server, `http://127.0.0.1:${port}`);
+    proxy = new WireProxy(server, `http://127.0.0.1:${port}`, service);
     return proxy;
   }
 
@@ -118,8 +184,21 @@ export class WireProxy {
     return Object.fromEntries(this.counts);
   }
 
+  /** The DynamoDB capacity the answers reported since the last `reset()` (`measureCapacity`). */
+  consumedCapacity(): ConsumedCapacityTotals {
+    return structuredClone(this.capacity);
+  }
+
+  /** Requests the emulator answered, by `<service>.<operation>`, as SQS would bill them. */
+  traffic(): Record<string, OperationTraffic> {
+    return Object.fromEntries([...this.traffics].map(([op, t]) => [op, { ...t }]));
+  }
+
+  /** Clears the counts, the traffic and the capacity (not the fault rules). */
   reset(): void {
     this.counts.clear();
+    this.traffics.clear();
+    this.capacity = emptyCapacity();
   }
 
   close(): Promise<void> {
@@ -127,6 +206,34 @@ export class WireProxy {
       this.server.closeAllConnections();
       this.server.close(() => resolve());
     });
+  }
+
+  /** Tallies an answer from the emulator: its size and, for DynamoDB, the capacity it reports. */
+  private record(op: string, body: Buffer, status: number, answer: Buffer): void {
+    const key = `${this.service}.${op}`;
+    const traffic = this.traffics.get(key) ?? { requests: 0, billed64KiB: 0, empty: 0 };
+    traffic.requests += 1;
+    traffic.billed64KiB += Math.max(
+      1,
+      Math.ceil(body.length / CHUNK_BYTES),
+      Math.ceil(answer.length / CHUNK_BYTES),
+    );
+    const parsed = parseJson(answer);
+    if (op === 'ReceiveMessage' && status === 200) {
+      const messages = (parsed as { Messages?: unknown[] } | undefined)?.Messages;
+      if (!Array.isArray(messages) || messages.length === 0) traffic.empty += 1;
+    }
+    this.traffics.set(key, traffic);
+    const kind = CAPACITY_OPERATIONS[op];
+    if (kind === undefined) return;
+    const reported = (parsed as { ConsumedCapacity?: Consumed | Consumed[] } | undefined)
+      ?.ConsumedCapacity;
+    if (reported === undefined) {
+      this.capacity.unmeasured[op] = (this.capacity.unmeasured[op] ?? 0) + 1;
+      return;
+    }
+    for (const entry of Array.isArray(reported) ? reported : [reported])
+      addCapacity(this.capacity, op, kind, entry);
   }
 
   private take(operation: string, body: Buffer): ActiveRule | undefined {
@@ -166,6 +273,90 @@ export class WireProxy {
   }
 }
 
+/** The shape of one `ConsumedCapacity` in a DynamoDB answer. */
+interface Capacity {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+interface Consumed extends Capacity {
+  TableName?: string;
+  Table?: Capacity;
+  GlobalSecondaryIndexes?: Record<string, Capacity>;
+  LocalSecondaryIndexes?: Record<string, Capacity>;
+}
+
+function emptyCapacity(): ConsumedCapacityTotals {
+  return { tables: {}, operations: {}, unmeasured: {} };
+}
+
+function parseJson(buffer: Buffer): unknown {
+  try {
+    return JSON.parse(buffer.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request with `ReturnConsumedCapacity: INDEXES` added, where it applies and is not set. */
+function withCapacityRequested(op: string, body: Buffer): Buffer {
+  if (CAPACITY_OPERATIONS[op] === undefined) return body;
+  const parsed = parseJson(body);
+  if (typeof parsed !== 'object' || parsed === null || 'ReturnConsumedCapacity' in parsed)
+    return body;
+  return Buffer.from(JSON.stringify({ ...parsed, ReturnConsumedCapacity: 'INDEXES' }), 'utf8');
+}
+
+/**
+ * Read and write units of one reported figure: as split by DynamoDB when it says, else all of
+ * them of the operation's kind (DynamoDB Local reports only `CapacityUnits`).
+ */
+function unitsOf(capacity: Capacity | undefined, kind: 'read' | 'write'): CapacityUnits {
+  if (capacity === undefined) return { read: 0, write: 0 };
+  if (capacity.ReadCapacityUnits !== undefined || capacity.WriteCapacityUnits !== undefined)
+    return { read: capacity.ReadCapacityUnits ?? 0, write: capacity.WriteCapacityUnits ?? 0 };
+  const units = capacity.CapacityUnits ?? 0;
+  return kind === 'read' ? { read: units, write: 0 } : { read: 0, write: units };
+}
+
+const zero = (): CapacityUnits => ({ read: 0, write: 0 });
+
+/** `record[key]`, made first if missing. */
+function slot<T>(record: Record<string, T>, key: string, make: () => T): T {
+  const found = record[key];
+  if (found !== undefined) return found;
+  const made = make();
+  record[key] = made;
+  return made;
+}
+
+function addUnits(to: CapacityUnits, units: CapacityUnits): void {
+  to.read += units.read;
+  to.write += units.write;
+}
+
+function addCapacity(
+  totals: ConsumedCapacityTotals,
+  op: string,
+  kind: 'read' | 'write',
+  entry: Consumed,
+): void {
+  const name = entry.TableName ?? 'unknown';
+  const table = slot(totals.tables, name, () => ({ table: zero(), indexes: {} }));
+  const operation = slot(totals.operations, op, zero);
+  const indexes = { ...entry.GlobalSecondaryIndexes, ...entry.LocalSecondaryIndexes };
+  const detailed = entry.Table !== undefined || Object.keys(indexes).length > 0;
+  // Without the detail (`TOTAL`), the whole figure is put on the table.
+  const own = unitsOf(detailed ? entry.Table : entry, kind);
+  addUnits(table.table, own);
+  addUnits(operation, own);
+  for (const [index, capacity] of Object.entries(indexes)) {
+    const units = unitsOf(capacity, kind);
+    addUnits(slot(table.indexes, index, zero), units);
+    addUnits(operation, units);
+  }
+}
+
 function forward(
   upstream: URL,
   req: IncomingMessage,
@@ -178,7 +369,8 @@ function forward(
       port: upstream.port,
       method: req.method,
       path: req.url,
-      headers: req.headers,
+      // The body may have been changed (measureCapacity): its length is the one sent.
+      headers: { ...req.headers, 'content-length': String(body.length) },
     },
     (answer) => {
       const chunks: Buffer[] = [];
