@@ -6,6 +6,14 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import {
+  type ActionImages,
+  schemaOf,
+  type TableSchema,
+  transactionWriteUnits,
+  type WireItem,
+  type WriteAction,
+} from './capacity-model';
 
 /**
  * A fault to inject on the wire, in front of an AWS emulator that speaks a JSON protocol
@@ -51,7 +59,12 @@ export interface WireProxyOptions {
    * DynamoDB: add `"ReturnConsumedCapacity": "INDEXES"` to each request that can report capacity
    * and does not say itself, and sum the `ConsumedCapacity` the answers report (see
    * `consumedCapacity()`). Answers are passed on unchanged, so a caller gets a `ConsumedCapacity`
-   * it did not ask for, and nothing else differs. @default false
+   * it did not ask for, and nothing else differs.
+   *
+   * DynamoDB Local under-reports transactions, so each `TransactWriteItems` is also priced by
+   * AWS's rules from its items, read (around the caller, strongly consistent) just before and
+   * after it (`awsCapacity()`, see `capacity-model.ts`). Those reads make each transaction slower.
+   * @default false
    */
   measureCapacity?: boolean;
 }
@@ -116,6 +129,8 @@ export class WireProxy {
   private readonly counts = new Map<string, number>();
   private rules: ActiveRule[] = [];
   private capacity: ConsumedCapacityTotals = emptyCapacity();
+  private aws: ConsumedCapacityTotals = emptyCapacity();
+  private readonly schemas = new Map<string, Promise<TableSchema>>();
   private readonly traffics = new Map<string, OperationTraffic>();
 
   private constructor(
@@ -149,15 +164,21 @@ export class WireProxy {
         const rule = self.take(op, body);
         if (rule === undefined || rule.fault === 'lost_answer') {
           const sent = options.measureCapacity ? withCapacityRequested(op, body) : body;
-          forward(upstream, req, sent, (status, headers, answer) => {
-            self.record(op, sent, status, answer);
-            if (rule?.fault === 'lost_answer') {
-              fail(res, 'internal', body);
-              return;
-            }
-            res.writeHead(status, headers);
-            res.end(answer);
-          }).on('error', () => res.writeHead(502).end());
+          const modelled = options.measureCapacity && op === 'TransactWriteItems';
+          const pass = async () => {
+            const before = modelled ? await self.imagesBefore(upstream, req, sent) : undefined;
+            forward(upstream, req, sent, async (status, headers, answer) => {
+              self.record(op, sent, status, answer);
+              if (modelled) await self.model(upstream, req, before, status === 200);
+              if (rule?.fault === 'lost_answer') {
+                fail(res, 'internal', body);
+                return;
+              }
+              res.writeHead(status, headers);
+              res.end(answer);
+            }).on('error', () => res.writeHead(502).end());
+          };
+          pass().catch(() => res.writeHead(502).end());
           return;
         }
         fail(res, rule.fault, body);
@@ -189,6 +210,14 @@ export class WireProxy {
     return structuredClone(this.capacity);
   }
 
+  /**
+   * The same, with each `TransactWriteItems` priced by AWS's rules from its items instead of what
+   * DynamoDB Local reported (`measureCapacity`; see `capacity-model.ts`).
+   */
+  awsCapacity(): ConsumedCapacityTotals {
+    return structuredClone(this.aws);
+  }
+
   /** Requests the emulator answered, by `<service>.<operation>`, as SQS would bill them. */
   traffic(): Record<string, OperationTraffic> {
     return Object.fromEntries([...this.traffics].map(([op, t]) => [op, { ...t }]));
@@ -199,6 +228,7 @@ export class WireProxy {
     this.counts.clear();
     this.traffics.clear();
     this.capacity = emptyCapacity();
+    this.aws = emptyCapacity();
   }
 
   close(): Promise<void> {
@@ -228,12 +258,101 @@ export class WireProxy {
     if (kind === undefined) return;
     const reported = (parsed as { ConsumedCapacity?: Consumed | Consumed[] } | undefined)
       ?.ConsumedCapacity;
-    if (reported === undefined) {
-      this.capacity.unmeasured[op] = (this.capacity.unmeasured[op] ?? 0) + 1;
+    const totals = op === 'TransactWriteItems' ? [this.capacity] : [this.capacity, this.aws];
+    for (const total of totals) {
+      if (reported === undefined) total.unmeasured[op] = (total.unmeasured[op] ?? 0) + 1;
+      else
+        for (const entry of Array.isArray(reported) ? reported : [reported])
+          addCapacity(total, op, kind, entry);
+    }
+  }
+
+  /** The items a transaction is about to touch, as they are now. */
+  private async imagesBefore(
+    upstream: URL,
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<TransactionImages | undefined> {
+    try {
+      const parsed = parseJson(body) as { TransactItems?: Array<Record<string, WireAction>> };
+      const actions: TransactionImages['actions'] = [];
+      for (const item of parsed?.TransactItems ?? []) {
+        const [kind, action] = Object.entries(item)[0] ?? [];
+        if (kind === undefined || action?.TableName === undefined) return undefined;
+        const schema = await this.schemaOf(upstream, req, action.TableName);
+        const key = action.Key ?? pick(action.Item ?? {}, schema.keys);
+        actions.push({
+          kind: kind as WriteAction,
+          table: action.TableName,
+          key,
+          ...(action.Item ? { item: action.Item } : {}),
+        });
+      }
+      return { actions, before: await readItems(upstream, req, actions) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Adds a transaction's units by AWS's rules, reading what it wrote. */
+  private async model(
+    upstream: URL,
+    req: IncomingMessage,
+    images: TransactionImages | undefined,
+    succeeded: boolean,
+  ): Promise<void> {
+    const op = 'TransactWriteItems';
+    if (images === undefined || !succeeded) {
+      this.aws.unmeasured[op] = (this.aws.unmeasured[op] ?? 0) + 1;
       return;
     }
-    for (const entry of Array.isArray(reported) ? reported : [reported])
-      addCapacity(this.capacity, op, kind, entry);
+    try {
+      const updated = images.actions.filter((a) => a.kind === 'Update');
+      const after = await readItems(upstream, req, updated);
+      const actions: ActionImages[] = images.actions.map((action) => {
+        const id = itemId(action.table, action.key);
+        const before = images.before.get(id);
+        const afterImage =
+          action.kind === 'Put'
+            ? action.item
+            : action.kind === 'Update'
+              ? after.get(id)
+              : action.kind === 'Delete'
+                ? undefined
+                : before;
+        return {
+          kind: action.kind,
+          table: action.table,
+          ...(before ? { before } : {}),
+          ...(afterImage ? { after: afterImage } : {}),
+        };
+      });
+      const schemas: Record<string, TableSchema> = {};
+      for (const action of actions)
+        schemas[action.table] = await this.schemaOf(upstream, req, action.table);
+      const operation = slot(this.aws.operations, op, zero);
+      for (const [name, units] of Object.entries(transactionWriteUnits(actions, schemas))) {
+        const table = slot(this.aws.tables, name, () => ({ table: zero(), indexes: {} }));
+        table.table.write += units.table;
+        operation.write += units.table;
+        for (const [index, n] of Object.entries(units.indexes)) {
+          slot(table.indexes, index, zero).write += n;
+          operation.write += n;
+        }
+      }
+    } catch {
+      this.aws.unmeasured[op] = (this.aws.unmeasured[op] ?? 0) + 1;
+    }
+  }
+
+  private schemaOf(upstream: URL, req: IncomingMessage, table: string): Promise<TableSchema> {
+    let schema = this.schemas.get(table);
+    if (schema === undefined) {
+      schema = call(upstream, req, 'DescribeTable', { TableName: table }).then(schemaOf);
+      schema.catch(() => this.schemas.delete(table));
+      this.schemas.set(table, schema);
+    }
+    return schema;
   }
 
   private take(operation: string, body: Buffer): ActiveRule | undefined {
@@ -271,6 +390,87 @@ export class WireProxy {
       }
     });
   }
+}
+
+/** One action of a `TransactWriteItems` request, as far as the capacity model needs it. */
+interface WireAction {
+  TableName?: string;
+  Key?: WireItem;
+  Item?: WireItem;
+}
+
+interface TransactionImages {
+  actions: Array<{ kind: WriteAction; table: string; key: WireItem; item?: WireItem }>;
+  /** The items before, by `itemId`; missing ones are absent. */
+  before: Map<string, WireItem>;
+}
+
+const itemId = (table: string, key: WireItem) =>
+  `${table}|${JSON.stringify(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+
+function pick(item: WireItem, names: string[]): WireItem {
+  return Object.fromEntries(names.map((name) => [name, item[name] ?? {}]));
+}
+
+/**
+ * A DynamoDB request of the proxy's own, straight to the emulator (not counted, no faults),
+ * signed as the caller's request was: DynamoDB Local does not check signatures.
+ */
+function call(upstream: URL, req: IncomingMessage, target: string, payload: unknown) {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  return new Promise<unknown>((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          ...req.headers,
+          'x-amz-target': `DynamoDB_20120810.${target}`,
+          'content-length': String(body.length),
+        },
+      },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          const parsed = parseJson(Buffer.concat(chunks));
+          if (answer.statusCode === 200) resolve(parsed);
+          else reject(new Error(`${target}: ${answer.statusCode}`));
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** The items at these keys now, strongly consistent, by `itemId`. */
+async function readItems(
+  upstream: URL,
+  req: IncomingMessage,
+  actions: Array<{ table: string; key: WireItem }>,
+): Promise<Map<string, WireItem>> {
+  const found = new Map<string, WireItem>();
+  const byTable = new Map<string, WireItem[]>();
+  for (const { table, key } of actions) byTable.set(table, [...(byTable.get(table) ?? []), key]);
+  let requestItems: Record<string, unknown> = Object.fromEntries(
+    [...byTable].map(([table, keys]) => [table, { Keys: keys, ConsistentRead: true }]),
+  );
+  while (Object.keys(requestItems).length > 0) {
+    const answer = (await call(upstream, req, 'BatchGetItem', { RequestItems: requestItems })) as {
+      Responses?: Record<string, WireItem[]>;
+      UnprocessedKeys?: Record<string, unknown>;
+    };
+    for (const [table, items] of Object.entries(answer.Responses ?? {})) {
+      // Every key of a table has the same attributes: the item's own make its id.
+      const keyNames = Object.keys(byTable.get(table)?.[0] ?? {});
+      for (const item of items) found.set(itemId(table, pick(item, keyNames)), item);
+    }
+    requestItems = answer.UnprocessedKeys ?? {};
+  }
+  return found;
 }
 
 /** The shape of one `ConsumedCapacity` in a DynamoDB answer. */

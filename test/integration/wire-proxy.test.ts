@@ -327,6 +327,47 @@ describe('WireProxy with measureCapacity', () => {
     expect(capacity.unmeasured).toEqual({ UpdateItem: 1 });
   });
 
+  it('prices a transaction by AWS rules from its items: DynamoDB Local reports the largest only', async () => {
+    const [a, b, c, d] = [uniqueId('tx'), uniqueId('tx'), uniqueId('tx'), uniqueId('tx')];
+    await ctx.doc.send(put(d, { listPk: 'OPTINS#2026-01-02', listSk: d }));
+
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: ctx.tableName, Item: { pk: a, sk: 'X', p: 'x'.repeat(600) } } },
+          { Put: { TableName: ctx.tableName, Item: { pk: b, sk: 'X', p: 'x'.repeat(600) } } },
+          {
+            ConditionCheck: {
+              TableName: ctx.tableName,
+              Key: { pk: c, sk: 'X' },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: ctx.tableName,
+              Key: { pk: d, sk: 'X' },
+              UpdateExpression: 'SET sweepPk = :p, sweepAt = :t',
+              ExpressionAttributeValues: { ':p': 'PENDING', ':t': '2026-01-02T00:00:00Z' },
+            },
+          },
+        ],
+      }),
+    );
+
+    const reported = measuring.consumedCapacity().tables[ctx.tableName];
+    const aws = measuring.awsCapacity().tables[ctx.tableName];
+    expect(reported?.table.write).toBeLessThan(8);
+    // 4 items × 2; d updated in place in byOptinDay and entering pending.
+    expect(aws).toEqual({
+      table: { read: 0, write: 8 },
+      indexes: { byOptinDay: { read: 0, write: 1 }, pending: { read: 0, write: 1 } },
+    });
+    expect(measuring.awsCapacity().unmeasured).toEqual({});
+    // The proxy's own reads are not the caller's requests.
+    expect(measuring.snapshot()).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
+  });
+
   it('counts a refused write as unmeasured: DynamoDB does not report what it charged', async () => {
     const pk = uniqueId('cap');
     await ctx.doc.send(put(pk));
