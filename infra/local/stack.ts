@@ -59,11 +59,6 @@ export interface LocalStackOptions {
    * and fail chosen ones (the fault tests; `POST <proxy>/_faults`, see `wire-proxy.ts`).
    */
   countRequests?: boolean;
-  /**
-   * With `countRequests`: the DynamoDB proxy asks every request for its consumed capacity and sums
-   * it (`LocalStack.consumedCapacity()`; the benchmark's cost figures).
-   */
-  measureCapacity?: boolean;
 }
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): LocalStackOptions {
@@ -133,7 +128,12 @@ export interface LocalStack {
   requestCounts(): Record<string, number>;
   /** The same requests, with their size as SQS bills it and empty receives (`countRequests`). */
   requestTraffic(): Record<string, OperationTraffic>;
-  /** DynamoDB capacity the handlers' requests consumed (`countRequests` and `measureCapacity`). */
+  /**
+   * With `countRequests`: from now on, the DynamoDB proxy measures the capacity each request
+   * consumes (`WireProxyOptions.measureCapacity`; it slows transactions down).
+   */
+  setMeasureCapacity(on: boolean): void;
+  /** DynamoDB capacity the handlers' requests consumed while measured (`setMeasureCapacity`). */
   consumedCapacity(): {
     /** As DynamoDB Local reported it. */
     reported: ConsumedCapacityTotals;
@@ -248,9 +248,7 @@ async function start(
 
   const proxies = options.countRequests
     ? await Promise.all([
-        WireProxy.start(dynamo.endpoint, 'DynamoDB', {
-          measureCapacity: options.measureCapacity ?? false,
-        }),
+        WireProxy.start(dynamo.endpoint, 'DynamoDB'),
         WireProxy.start(fauxqs.address, 'SQS'),
       ])
     : [];
@@ -354,6 +352,7 @@ async function start(
     info,
     requestCounts: () => Object.assign({}, ...proxies.map((p) => p.snapshot())),
     requestTraffic: () => Object.assign({}, ...proxies.map((p) => p.traffic())),
+    setMeasureCapacity: (on) => proxies[0]?.setMeasureCapacity(on),
     consumedCapacity: () => {
       const none = { tables: {}, operations: {}, unmeasured: {} };
       return {

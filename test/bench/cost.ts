@@ -1,8 +1,9 @@
 /**
  * What an opt-in costs in AWS, from what `npm run bench:e2e` measures on the local stack: the
- * DynamoDB capacity the handlers' requests consumed (as DynamoDB Local reports it), the SQS
- * requests they made, and the handler invocations and their durations. Priced per million
- * opt-ins at us-east-1 on-demand list prices; free tiers and volume discounts are left out.
+ * DynamoDB capacity the handlers' requests consumed (transactions priced by AWS's rules, see
+ * `infra/local/capacity-model.ts`), the SQS requests they made, and the handler invocations and
+ * their durations. Priced per million opt-ins at us-east-1 list prices; free tiers and volume
+ * discounts are left out.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -101,6 +102,8 @@ interface LambdaLine {
   perOptin: number;
   p50Ms: number;
   meanBilledMs: number;
+  /** Billed handler time per opt-in (all invocations' time / opt-ins). */
+  msPerOptin: number;
   perMillion: number;
 }
 
@@ -111,6 +114,11 @@ export interface CostBreakdown {
   httpApi: { perOptin: number; perMillion: number };
   /** DynamoDB + SQS + Lambda, per million opt-ins. */
   total: number;
+  /**
+   * The same if nothing were batched: each opt-in in its own SQS send, receive and delete, its
+   * own webhook and its own sender invocation (its share of the measured sender time).
+   */
+  unbatched: { sqs: number; webhook: number; sender: number; total: number };
 }
 
 const median = (values: number[]) => {
@@ -138,19 +146,23 @@ export function costOf(
   if (gbSecond === undefined) throw new Error(`no Lambda price for ${lambda.architecture}`);
   const lambdaLines = (['webhook', 'sender'] as const).map((fn) => {
     const times = measure.invocations.filter((i) => i.fn === fn).map((i) => i.ms);
-    const meanBilledMs =
-      times.length === 0 ? 0 : times.reduce((sum, ms) => sum + Math.ceil(ms), 0) / times.length;
-    const perInvocationMillion =
-      PRICES.lambdaInvocationPerMillion +
-      (lambda.memoryMb / 1024) * (meanBilledMs / 1000) * gbSecond * 1e6;
+    const billedMs = times.reduce((sum, ms) => sum + Math.ceil(ms), 0);
+    const meanBilledMs = times.length === 0 ? 0 : billedMs / times.length;
     return {
       fn,
       perOptin: times.length / n,
       p50Ms: median(times),
       meanBilledMs,
-      perMillion: (times.length / n) * perInvocationMillion,
+      msPerOptin: billedMs / n,
+      perMillion: (times.length / n) * perInvocationMillion(meanBilledMs),
     };
   });
+  function perInvocationMillion(ms: number) {
+    return (
+      PRICES.lambdaInvocationPerMillion +
+      (lambda.memoryMb / 1024) * (ms / 1000) * (gbSecond ?? 0) * 1e6
+    );
+  }
   const webhooks = lambdaLines[0]?.perOptin ?? 0;
   const dynamo = {
     read,
@@ -159,18 +171,56 @@ export function costOf(
   };
   const sqsPerOptin = measure.sqsRequests / n;
   const sqs = { perOptin: sqsPerOptin, perMillion: sqsPerOptin * PRICES.sqsRequestPerMillion };
-  return {
+  const breakdown: CostBreakdown = {
     dynamo,
     sqs,
     lambda: lambdaLines,
     httpApi: { perOptin: webhooks, perMillion: webhooks * PRICES.httpApiRequestPerMillion },
     total:
       dynamo.perMillion + sqs.perMillion + lambdaLines.reduce((sum, l) => sum + l.perMillion, 0),
+    unbatched: {
+      sqs: 3 * PRICES.sqsRequestPerMillion,
+      webhook: perInvocationMillion(lambdaLines[0]?.meanBilledMs ?? 0),
+      sender: perInvocationMillion(lambdaLines[1]?.msPerOptin ?? 0),
+      total: 0,
+    },
   };
+  breakdown.unbatched.total =
+    dynamo.perMillion +
+    breakdown.unbatched.sqs +
+    breakdown.unbatched.webhook +
+    breakdown.unbatched.sender;
+  return breakdown;
 }
 
 const f2 = (x: number) => x.toFixed(2);
 const usd = (x: number) => `$${x.toFixed(2)}`;
+
+/**
+ * Runs the happy path once more with the DynamoDB proxy measuring capacity (it slows transactions
+ * down, so the speed scenarios run without it) and prints what an opt-in costs.
+ */
+export async function reportHappyPathCost(
+  stack: LocalStack,
+  count: number,
+  runPaced: (count: number) => Promise<{ loginIds: string[] }>,
+): Promise<CostBreakdown> {
+  stack.setMeasureCapacity(true);
+  try {
+    stack.resetRequestCounts();
+    const { loginIds } = await runPaced(count);
+    await settle(stack, loginIds);
+    console.log(
+      `\nWhat an opt-in costs: the happy path, one opt-in per webhook, 20 a second, capacity measured (N=${count})`,
+    );
+    console.log('  requests per opt-in:');
+    for (const [op, k] of Object.entries(stack.requestCounts()).sort())
+      console.log(`    ${op.padEnd(34)} ${(k / count).toFixed(2)}`);
+    return reportCost(measureCost(stack, count), deployedLambda());
+  } finally {
+    stack.setMeasureCapacity(false);
+  }
+}
 
 /** Prints the capacity per opt-in and the cost table per million opt-ins, with the arithmetic. */
 export function reportCost(
@@ -231,6 +281,11 @@ export function reportCost(
       line.perMillion,
     );
   row('total DynamoDB + SQS + Lambda', cost.total);
+  const { unbatched } = cost;
+  row(
+    `if nothing were batched: DynamoDB $${f2(cost.dynamo.perMillion)} + SQS 3 × $${PRICES.sqsRequestPerMillion} + webhook $${f2(unbatched.webhook)} + sender 1 × ($${PRICES.lambdaInvocationPerMillion} + ${lambda.memoryMb / 1024} GB × ${((cost.lambda[1]?.msPerOptin ?? 0) / 1000).toFixed(4)} s × $${f2(gbSecondPerMillion)})`,
+    unbatched.total,
+  );
   console.log(
     `    (API Gateway HTTP API in front of the webhook: ${f2(cost.httpApi.perOptin)} × $${PRICES.httpApiRequestPerMillion} = ${usd(cost.httpApi.perMillion)} more)`,
   );

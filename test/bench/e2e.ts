@@ -13,7 +13,7 @@ import { type LocalStack, optionsFromEnv, startLocalStack } from '../../infra/lo
 import { signatureFor } from '../../shared/webhook/signature';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
 import { writeSecretsFile } from '../helpers/secrets-file';
-import { deployedLambda, measureCost, reportCost, settle } from './cost';
+import { reportHappyPathCost, settle } from './cost';
 
 const N = Number(process.env.BENCH_OPTINS ?? 500);
 const PER_WEBHOOK = 10;
@@ -156,10 +156,8 @@ async function main(): Promise<void> {
     fresh: true,
     secretsFile: writeSecretsFile(secretDocument()),
     countRequests: true,
-    measureCapacity: true,
     log: () => undefined,
   };
-  const lambda = deployedLambda();
   console.log(
     `Node ${process.version}; sender batch ${options.senderBatchSize}, ${options.senderConcurrency} concurrent pollers; ${PER_WEBHOOK} opt-ins per webhook, ${POST_CONCURRENCY} webhooks in flight`,
   );
@@ -176,7 +174,6 @@ async function main(): Promise<void> {
       unique,
       stack.requestCounts(),
     );
-    reportCost(measureCost(stack, N), lambda);
 
     stack.resetRequestCounts();
     const pacedN = Math.max(20, Math.round(N / 5));
@@ -188,7 +185,6 @@ async function main(): Promise<void> {
       paced,
       stack.requestCounts(),
     );
-    reportCost(measureCost(stack, pacedN), lambda);
 
     stack.resetRequestCounts();
     const dupN = Math.max(PER_WEBHOOK, Math.round(N / 5));
@@ -196,7 +192,8 @@ async function main(): Promise<void> {
     // Let the duplicates told to come back later finish, so their cost is counted too.
     await new Promise((resolve) => setTimeout(resolve, (options.senderTimeoutSeconds + 6) * 1000));
     report(`Every webhook delivered 3 times (N=${dupN})`, dupN, dup, stack.requestCounts());
-    reportCost(measureCost(stack, dupN), lambda);
+
+    await reportHappyPathCost(stack, pacedN, (count) => run(stack, count, 1, 1, 20));
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -368,6 +368,22 @@ describe('WireProxy with measureCapacity', () => {
     expect(measuring.snapshot()).toEqual({ 'DynamoDB.TransactWriteItems': 1 });
   });
 
+  it('measures nothing while turned off', async () => {
+    measuring.setMeasureCapacity(false);
+    try {
+      const answer = await client.send(put(uniqueId('off')));
+
+      expect(answer.ConsumedCapacity).toBeUndefined();
+      expect(measuring.consumedCapacity()).toEqual({
+        tables: {},
+        operations: {},
+        unmeasured: { PutItem: 1 },
+      });
+    } finally {
+      measuring.setMeasureCapacity(true);
+    }
+  });
+
   it('counts a refused write as unmeasured: DynamoDB does not report what it charged', async () => {
     const pk = uniqueId('cap');
     await ctx.doc.send(put(pk));
