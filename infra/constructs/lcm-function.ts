@@ -18,6 +18,11 @@ export const METRICS_NAMESPACE = 'LoginConnect';
 /** The `service` dimension every metric of the functions carries. */
 export const SERVICE_NAME = 'login-connect';
 
+/** Memory of every function unless its props say otherwise (also what the benchmark prices). */
+export const DEFAULT_MEMORY_SIZE_MB = 256;
+/** The architecture every function runs on (also what the benchmark prices). */
+export const FUNCTION_ARCHITECTURE = lambda.Architecture.ARM_64;
+
 /** Environment every function gets unless the caller sets the same name. */
 const DEFAULT_ENVIRONMENT: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -31,7 +36,7 @@ export interface LcmFunctionProps {
   readonly entryName: string;
   /** Function description shown in the console. @default - no description */
   readonly description?: string;
-  /** @default 256 */
+  /** @default DEFAULT_MEMORY_SIZE_MB (256) */
   readonly memorySize?: number;
   /** Lambda timeout. */
   readonly timeout: Duration;
@@ -82,9 +87,9 @@ export class LcmFunction extends Construct {
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: FUNCTION_ARCHITECTURE,
       tracing: lambda.Tracing.ACTIVE,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE_MB,
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,

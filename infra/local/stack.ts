@@ -15,11 +15,11 @@ import { readFirstMessagesFile } from '../../shared/login-connect/first-message'
 import { maxReceiveCountFor } from '../../shared/login-connect/retry';
 import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
 import { createTableIfMissing } from '../../shared/store/table-admin';
-import { startApiServer } from './api-server';
+import { type HttpApiHandler, startApiServer } from './api-server';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
 import { GraphEmulator } from './graph-emulator';
 import { lambdaContext } from './lambda-context';
-import { WireProxy } from './wire-proxy';
+import { type ConsumedCapacityTotals, type OperationTraffic, WireProxy } from './wire-proxy';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const REGION = 'us-east-1';
@@ -122,10 +122,33 @@ export interface LocalStackInfo {
   dataDir: string;
 }
 
+/** One handler invocation, timed around the handler as Lambda bills it (cold starts aside). */
+export interface Invocation {
+  fn: 'webhook' | 'sender';
+  ms: number;
+}
+
 export interface LocalStack {
   info: LocalStackInfo;
   /** DynamoDB and SQS requests the handlers made, by operation (with `countRequests`). */
   requestCounts(): Record<string, number>;
+  /** The same requests, with their size as SQS bills it and empty receives (`countRequests`). */
+  requestTraffic(): Record<string, OperationTraffic>;
+  /**
+   * With `countRequests`: from now on, the DynamoDB proxy measures the capacity each request
+   * consumes (`WireProxyOptions.measureCapacity`; it slows transactions down).
+   */
+  setMeasureCapacity(on: boolean): void;
+  /** DynamoDB capacity the handlers' requests consumed while measured (`setMeasureCapacity`). */
+  consumedCapacity(): {
+    /** As DynamoDB Local reported it. */
+    reported: ConsumedCapacityTotals;
+    /** With transactions priced by AWS's rules (DynamoDB Local under-reports them). */
+    aws: ConsumedCapacityTotals;
+  };
+  /** Webhook and sender invocations since the last reset, with their durations. */
+  invocations(): Invocation[];
+  /** Resets the request counts, traffic, capacity and invocations. */
   resetRequestCounts(): void;
   /** The sender's process id (it changes when the poller restarts). */
   pollerPid(): number | undefined;
@@ -264,7 +287,14 @@ async function start(
     SWEEP_GRACE_SECONDS: String(options.sweepGraceSeconds ?? options.senderTimeoutSeconds * 6 + 60),
   };
 
-  const poller = await startPoller({ ...process.env, ...handlerEnv }, options.dataDir, log, stops);
+  const invocations: Invocation[] = [];
+  const poller = await startPoller(
+    { ...process.env, ...handlerEnv },
+    options.dataDir,
+    log,
+    stops,
+    (ms) => invocations.push({ fn: 'sender', ms }),
+  );
 
   // The webhook and API handlers run in this process, configured exactly as their Lambdas would be.
   Object.assign(process.env, handlerEnv);
@@ -272,11 +302,19 @@ async function start(
     require('../../functions/webhook') as typeof import('../../functions/webhook');
   const { handler: apiHandler } =
     require('../../functions/api') as typeof import('../../functions/api');
+  const timedWebhook: HttpApiHandler = async (event, context) => {
+    const started = performance.now();
+    try {
+      return await webhook(event, context);
+    } finally {
+      invocations.push({ fn: 'webhook', ms: performance.now() - started });
+    }
+  };
   const api = await startApiServer({
     port: options.port,
     routes: {
-      'GET /webhook': webhook,
-      'POST /webhook': webhook,
+      'GET /webhook': timedWebhook,
+      'POST /webhook': timedWebhook,
       ...Object.fromEntries([...API_ROUTES, ...PUBLIC_ROUTES].map((route) => [route, apiHandler])),
     },
   });
@@ -321,8 +359,19 @@ async function start(
   return {
     info,
     requestCounts: () => Object.assign({}, ...proxies.map((p) => p.snapshot())),
+    requestTraffic: () => Object.assign({}, ...proxies.map((p) => p.traffic())),
+    setMeasureCapacity: (on) => proxies[0]?.setMeasureCapacity(on),
+    consumedCapacity: () => {
+      const none = { tables: {}, operations: {}, unmeasured: {} };
+      return {
+        reported: proxies[0]?.consumedCapacity() ?? none,
+        aws: proxies[0]?.awsCapacity() ?? none,
+      };
+    },
+    invocations: () => [...invocations],
     resetRequestCounts: () => {
       for (const proxy of proxies) proxy.reset();
+      invocations.length = 0;
     },
     pollerPid: poller.pid,
     stop: stopAll,
@@ -344,6 +393,7 @@ async function startPoller(
   dataDir: string,
   log: (line: string) => void,
   stops: Array<() => Promise<void>>,
+  onInvocation: (ms: number) => void,
 ): Promise<{ pid(): number | undefined }> {
   let current: ChildProcess | undefined;
   let stopping = false;
@@ -363,6 +413,10 @@ async function startPoller(
       pipeLines(child, 'sender', log);
       writeFileSync(pidFile, String(child.pid));
       child.once('message', () => resolveReady());
+      // After the ready message, the poller reports each invocation's duration.
+      child.on('message', (message: { invocationMs?: unknown }) => {
+        if (typeof message?.invocationMs === 'number') onInvocation(message.invocationMs);
+      });
       child.once('exit', (code, signal) => {
         rejectReady(new Error(`the sender poller exited before it was ready (${signal ?? code})`));
         if (stopping) return;

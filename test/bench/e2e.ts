@@ -13,6 +13,7 @@ import { type LocalStack, optionsFromEnv, startLocalStack } from '../../infra/lo
 import { signatureFor } from '../../shared/webhook/signature';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
 import { writeSecretsFile } from '../helpers/secrets-file';
+import { reportHappyPathCost, settle } from './cost';
 
 const N = Number(process.env.BENCH_OPTINS ?? 500);
 const PER_WEBHOOK = 10;
@@ -162,9 +163,11 @@ async function main(): Promise<void> {
   );
   const stack = await startLocalStack(options);
   try {
-    await run(stack, 50, 1); // warm-up: JIT, connections, DynamoDB Local's first writes
+    const warmUp = await run(stack, 50, 1); // JIT, connections, DynamoDB Local's first writes
+    await settle(stack, warmUp.loginIds);
     stack.resetRequestCounts();
     const unique = await run(stack, N, 1);
+    await settle(stack, unique.loginIds);
     report(
       `Burst: ${N} opt-ins posted at once, ${PER_WEBHOOK} per webhook`,
       N,
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
     stack.resetRequestCounts();
     const pacedN = Math.max(20, Math.round(N / 5));
     const paced = await run(stack, pacedN, 1, 1, 20);
+    await settle(stack, paced.loginIds);
     report(
       `Paced: one opt-in per webhook, 20 a second (N=${pacedN})`,
       pacedN,
@@ -188,6 +192,8 @@ async function main(): Promise<void> {
     // Let the duplicates told to come back later finish, so their cost is counted too.
     await new Promise((resolve) => setTimeout(resolve, (options.senderTimeoutSeconds + 6) * 1000));
     report(`Every webhook delivered 3 times (N=${dupN})`, dupN, dup, stack.requestCounts());
+
+    await reportHappyPathCost(stack, pacedN, (count) => run(stack, count, 1, 1, 20));
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
