@@ -6,6 +6,7 @@ import type { PersonStore } from '../store/person-store';
 import { type DeliverDeps, type DeliverResult, deliverFirstMessage } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent } from './handle-event';
+import { recordRejectedOptin } from './record-rejected-optin';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
 export interface SenderLog {
@@ -56,6 +57,10 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   }
   if (job.value.kind === 'event') {
     await recordEvent(job.value, deps);
+    return;
+  }
+  if (job.value.kind === 'rejected_optin') {
+    await recordRejectedOptin(job.value, deps, { sqsMessageId: record.messageId });
     return;
   }
   if (job.value.kind === 'followup') {
