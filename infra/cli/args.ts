@@ -12,6 +12,8 @@ export const OPTIN_STATUSES = [
   'opted_out',
   'page_locked',
   'failed',
+  /** A webhook opt-in that broke the input contract: recorded, never sent (a `REJECTED#` item). */
+  'rejected',
 ] as const;
 
 /** `--since` reaches back this far at most: one Query per day, and records expire long before. */

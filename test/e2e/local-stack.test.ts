@@ -7,6 +7,7 @@ import {
   optinRecord,
   postWebhook,
   type RunningStack,
+  rejectedOptins,
   startStack,
 } from '../helpers/local-stack';
 import { writeSecretsFile } from '../helpers/secrets-file';
@@ -169,21 +170,29 @@ describe('the local stack', () => {
     expect((await postWebhook(stack, '{"object":"page","entry":[')).status).toBe(400);
   });
 
-  it('sends nothing for an opt-in whose timestamp is 25 h old, and records expired', async () => {
+  it('sends nothing for an opt-in whose timestamp is 25 h old, and records it as rejected', async () => {
     const loginId = newLoginId();
     const old = Date.now() - 25 * HOUR_MS;
 
-    await postWebhook(
+    const response = await postWebhook(
       stack,
       body([{ pageId: PAGE_ID, items: [await optIn(loginId, PAGE_ID, old)] }]),
     );
-    const record = await ended(loginId);
+    const [rejected] = await eventually(
+      async () => {
+        const items = await rejectedOptins(stack, loginId);
+        return items.length > 0 ? items : undefined;
+      },
+      15_000,
+      'the rejected opt-in',
+    );
 
-    expect(record).toMatchObject({
-      status: 'expired',
-      attempts: 0,
-      statusReason: 'window_closed_before_first_attempt',
+    expect(response.status).toBe(200);
+    expect(rejected).toMatchObject({
+      status: 'rejected',
+      statusReason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
     });
+    expect(await optinRecord(stack, loginId)).toBeUndefined();
     expect(await requestsTo(loginId)).toHaveLength(0);
   });
 

@@ -306,6 +306,7 @@ const HEAVY_SHAPES = [
   'big',
   'big',
 ] as const;
+const HEAVY_KINDS = [...new Set(HEAVY_SHAPES)];
 
 /**
  * `count` bodies from `seed`, made one at a time (the large ones are megabytes). Every shape
@@ -320,7 +321,9 @@ export function* fuzzBodies(options: FuzzOptions): Generator<FuzzBody> {
   const pieces = new Pieces(r, options);
   for (let i = 0; i < options.count; i += 1) {
     // About one body in 18 (times `heavy`) is an expensive one; huge batches are half as common.
-    const expensive = r.chance(0.055 * options.heavy) ? r.pick(HEAVY_SHAPES) : undefined;
+    // Right after the oversized bodies, each expensive shape once, so every run has them all.
+    const first = i - 2 >= 0 && i - 2 < HEAVY_KINDS.length ? HEAVY_KINDS[i - 2] : undefined;
+    const expensive = first ?? (r.chance(0.055 * options.heavy) ? r.pick(HEAVY_SHAPES) : undefined);
     let shape = 'batch';
     let raw: Buffer;
     let meta: Omit<Piece, 'text'> = nothing;

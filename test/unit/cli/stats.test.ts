@@ -54,6 +54,7 @@ describe('cli/commands/stats', () => {
         opted_out: 1,
         page_locked: 0,
         failed: 0,
+        rejected: 0,
       });
       expect(stats.byPage.map((p) => [p.pageId, p.total, p.byStatus.sent])).toEqual([
         ['111', 3, 2],
