@@ -43,7 +43,7 @@ export async function deleteUserData(
   },
   nowMs: number,
 ): Promise<DeletionResult> {
-  const parsed = parseSignedRequest(signedRequest, deps.appSecret);
+  const parsed = parseSignedRequest(signedRequest, deps.appSecret, nowMs);
   if (!parsed.ok) return parsed;
   const code = randomBytes(10).toString('hex');
   const deletedItems = await deps.people.erase({ kind: 'asid', id: parsed.userId });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { MessageSchema } from '../login-connect/first-message';
 import { checkFollowup, type Recipient } from '../login-connect/followup-policy';
+import { redactSecrets } from '../redact';
 import type { MessageStore, OutboundMessage } from '../store/message-store';
 import type { PersonStore } from '../store/person-store';
 
@@ -83,6 +84,16 @@ export function messageView(message: OutboundMessage) {
     ...(message.deliveredAt ? { deliveredAt: message.deliveredAt } : {}),
     ...(message.readAt ? { readAt: message.readAt } : {}),
     ...(message.reason ? { reason: message.reason } : {}),
-    ...(message.lastError ? { lastError: message.lastError } : {}),
+    // Redacted when written; again here, for records written before that was so.
+    ...(message.lastError
+      ? {
+          lastError: {
+            ...message.lastError,
+            ...(typeof message.lastError.message === 'string'
+              ? { message: redactSecrets(message.lastError.message) }
+              : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -472,7 +472,7 @@ describe('functions/api', () => {
       );
       const followup = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
       await sender(drainQueue(), lambdaContext('sender'));
-      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: asid }, APP_SECRET))}`;
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid }, APP_SECRET))}`;
 
       const response = await call('POST /facebook/data-deletion', undefined, {
         raw: form,
@@ -506,6 +506,28 @@ describe('functions/api', () => {
         confirmation_code: response.body.confirmation_code,
         status: 'completed',
       });
+    });
+
+    it('refuses a correctly signed request issued two hours ago (a replay) with 400 and deletes nothing', async () => {
+      const asid = unique('1');
+      const { loginId } = await sentOptin();
+      await people.link({ kind: 'asid', id: asid }, { kind: 'login', id: loginId }, {}, Date.now());
+      const replayed = signRequest(
+        {
+          algorithm: 'HMAC-SHA256',
+          issued_at: Math.floor(Date.now() / 1000) - 7_200,
+          user_id: asid,
+        },
+        APP_SECRET,
+      );
+
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: `signed_request=${encodeURIComponent(replayed)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+
+      expect(response).toMatchObject({ status: 400, body: { error: 'invalid_signed_request' } });
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toBeDefined();
     });
 
     it('refuses a bad signature with 400 and deletes nothing', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactSecrets } from '../../../shared/redact';
 import { DynamoDbPersonStore } from '../../../shared/store/dynamodb-person-store';
 import {
   getItems,
@@ -195,7 +196,8 @@ export function errorView(item: unknown): ErrorView {
     subcode: num(e.subcode),
     httpStatus: num(e.httpStatus),
     type: str(e.type),
-    message: str(e.message),
+    // Redacted when written; again here, for records written before that was so.
+    message: str(e.message) === undefined ? undefined : redactSecrets(String(e.message)),
     fbtraceId: str(e.fbtraceId),
     network: str(e.network),
     at: str(e.at),
