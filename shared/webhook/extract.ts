@@ -103,9 +103,12 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
     jobs.push(unknown('other', payload));
     return jobs;
   }
+  // Values that are not objects cannot be entries or events: each run of them is kept as one
+  // event (bounded), however many there are.
+  const strays: unknown[] = [];
   for (const entry of payload.entry) {
     if (!isObject(entry)) {
-      add(() => unknown('other', entry));
+      strays.push(entry);
       continue;
     }
     const entryPageId = idOf(entry.id);
@@ -114,9 +117,10 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
       const items = entry[channel];
       if (!Array.isArray(items)) continue;
       walked = true;
+      const strayItems: unknown[] = [];
       for (const item of items) {
         if (!isObject(item)) {
-          add(() => unknown(channel, item, entryPageId));
+          strayItems.push(item);
           continue;
         }
         if (isLoginConnectOptin(item)) {
@@ -125,6 +129,7 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
         }
         add(() => eventJobFor(item, channel, entryPageId, receivedAt));
       }
+      if (strayItems.length > 0) add(() => unknown(channel, strayItems, entryPageId));
     }
     if (Array.isArray(entry.changes)) {
       walked = true;
@@ -146,6 +151,7 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
     }
     if (!walked) add(() => unknown('other', entry, entryPageId));
   }
+  if (strays.length > 0) add(() => unknown('other', strays));
   if (dropped.optins + dropped.events > 0) {
     jobs.push({
       v: 1,

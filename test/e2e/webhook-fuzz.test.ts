@@ -93,7 +93,13 @@ describe('the local stack under fuzzing', () => {
         now: started,
         pageIds: [PAGE_ID, OTHER_PAGE_ID],
         heavy: 0.3,
-        hugeBatchItems: 1_100,
+        // Lighter than the handler-level fuzz (whose huge batches hit the 1,000-job cap): the
+        // sender's DynamoDB Local work shares two cores with the other e2e suites, whose timings
+        // are tight.
+        hugeBatchItems: 20_000,
+        hugeBatchObjectEvery: 100,
+        maxEntries: 2,
+        maxItems: 3,
       }),
     ];
     const configured = new Set([PAGE_ID, OTHER_PAGE_ID]);
@@ -201,6 +207,6 @@ describe('the local stack under fuzzing', () => {
     expect(stack.alive()).toBe(true);
     expect(stack.pollerPid()).toBe(pollerPid);
     expect(afterStatus).toBe(200);
-    expect(toSend.length).toBeGreaterThan(50);
+    expect(toSend.length).toBeGreaterThan(40);
   }, 240_000);
 });

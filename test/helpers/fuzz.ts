@@ -75,8 +75,12 @@ export interface FuzzOptions {
   pageIds: readonly string[];
   /** Scales how often the expensive shapes (megabytes, 10,000 deep, huge batches) come up. */
   heavy: number;
-  /** How many items a huge batch has. */
+  /** How many items a huge batch has, and how often one of them is an (empty) object. */
   hugeBatchItems: number;
+  hugeBatchObjectEvery: number;
+  /** At most this many entries per batch, and items per entry. @default 3 and 5 */
+  maxEntries?: number;
+  maxItems?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -254,7 +258,7 @@ class Pieces {
   /** 1 to 5 items: valid and invalid opt-ins and events, in any order. */
   items(options: { proto?: boolean } = {}): Piece {
     const pieces: Piece[] = [];
-    const n = 1 + this.r.int(5);
+    const n = 1 + this.r.int(this.options.maxItems ?? 5);
     for (let i = 0; i < n; i += 1) {
       const roll = this.r.int(10);
       pieces.push(
@@ -267,7 +271,7 @@ class Pieces {
   /** A whole body: 1 to 3 entries, each with items under messaging or standby. */
   batch(options: { proto?: boolean } = {}): Piece {
     const entries: Piece[] = [];
-    const n = 1 + this.r.int(3);
+    const n = 1 + this.r.int(this.options.maxEntries ?? 3);
     for (let i = 0; i < n; i += 1) {
       const items = this.items(options);
       const channel = this.r.chance(0.8) ? 'messaging' : 'standby';
@@ -356,7 +360,7 @@ export function* fuzzBodies(options: FuzzOptions): Generator<FuzzBody> {
     } else if (expensive === 'huge') {
       shape = 'huge batch';
       const items = Array.from({ length: options.hugeBatchItems }, (_, k) =>
-        k % 3 === 0 ? '{}' : String(k),
+        k % options.hugeBatchObjectEvery === 0 ? '{}' : String(k),
       ).join(',');
       raw = Buffer.from(
         `{"object":"page","entry":[{"id":"${pieces.page()}","time":${options.now},"messaging":[${items}]}]}`,

@@ -133,6 +133,7 @@ describe('functions/webhook under fuzzing', () => {
       pageIds: [PAGE_ID, OTHER_PAGE_ID],
       heavy: 1,
       hugeBatchItems: 20_000,
+      hugeBatchObjectEvery: 3,
     })) {
       sqsMock.resetHistory();
       const response = await handler(eventFor(body), lambdaContext());

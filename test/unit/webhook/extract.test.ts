@@ -329,6 +329,22 @@ describe('webhook/extract', () => {
       });
     });
 
+    it('keeps any number of values that are not objects as one bounded event per run', () => {
+      const messaging = [...Array.from({ length: 50_000 }, (_, i) => i), null, 'x', [[]]];
+
+      const jobs = extractJobs(
+        { object: 'page', entry: [{ id: PAGE_ID, messaging }, 7, 'y'] },
+        RECEIVED,
+      ) as EventJob[];
+
+      expect(jobs.map((j) => [j.eventType, j.channel])).toEqual([
+        ['unknown', 'messaging'],
+        ['unknown', 'other'],
+      ]);
+      expect(jobs[0]?.payload).toMatchObject({ truncated: true, reason: 'too_large' });
+      expect(jobs[1]?.payload).toEqual([7, 'y']);
+    });
+
     it('keeps __proto__ and constructor keys as data and reads nothing through them', () => {
       const raw = `{"object":"page","entry":[{"id":"${PAGE_ID}","__proto__":{"messaging":[1]},"messaging":[{"recipient":{"id":"${PAGE_ID}","__proto__":{"id":"9"}},"timestamp":${RECEIVED},"constructor":{"prototype":{"x":1}},"optin":{"__proto__":{"login_id":"evil"},"login_id":"L1"}}]}]}`;
 
