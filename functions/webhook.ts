@@ -81,14 +81,26 @@ async function receive(event: APIGatewayProxyEventV2): Promise<APIGatewayProxySt
     return text(result.statusCode, result.reason);
   }
   const optins = result.jobs.filter((job) => job.kind === 'optin').length;
+  const rejected = result.jobs.filter((job) => job.kind === 'rejected_optin');
+  const events = result.jobs.length - optins - rejected.length;
+  if (result.jobs.some((job) => job.kind === 'event' && job.eventType === 'unreadable'))
+    logger.error('a signed body could not be read: kept as its hash, size and start');
   const { batches } = await enqueueJobs(sqs, queueUrl, result.jobs);
   count.count('OptinsReceived', optins);
-  count.count('EventsReceived', result.jobs.length - optins);
+  count.count('OptinsRejected', rejected.length);
+  count.count('EventsReceived', events);
   logger.info('webhook delivery queued', {
     optins,
-    events: result.jobs.length - optins,
+    events,
     batches,
     latencyMs: Date.now() - receivedAt,
+    ...(rejected.length > 0
+      ? {
+          rejectedOptins: rejected.length,
+          // Reasons are written by our code (field and rule), never the values themselves.
+          rejectionReasons: [...new Set(rejected.map((job) => job.reason))].slice(0, 10),
+        }
+      : {}),
   });
   return text(200, 'EVENT_RECEIVED');
 }

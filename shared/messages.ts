@@ -1,16 +1,89 @@
 import { z } from 'zod';
+import { FIRST_MESSAGE_WINDOW_MS } from './login-connect/window';
+import { isWellFormed } from './text';
 
 /**
  * The contract between the webhook (which writes queue messages) and the sender (which reads
  * them). Versioned so a sender can tell a message it does not understand from a broken one.
  */
 
+/**
+ * The longest `login_id` accepted, in UTF-16 code units. Facebook's are 64 hex characters; 256
+ * leaves room for a format change while every key built from one (`LOGIN#<login_id>`,
+ * `<optinAt>#<login_id>` in the `byOptinDay` index, at most 768 UTF-8 bytes of id) stays far
+ * below DynamoDB's 1,024-byte sort-key limit.
+ */
+export const MAX_LOGIN_ID_LENGTH = 256;
+/** A Page id is a string of digits, as Graph gives it (and as `POST /logins` requires). */
+export const MAX_PAGE_ID_LENGTH = 32;
+/**
+ * How far in the future an opt-in's timestamp may be (Facebook's clock against ours). Within it
+ * the window still counts from our receive time at the latest; beyond it the opt-in is rejected.
+ */
+export const OPTIN_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Whitespace, control characters and U+FFFD (what a byte that is not UTF-8 decodes to): never
+ * part of an id Facebook sends, and an id read through them would not be the id it sent.
+ */
+const BLANK_OR_CONTROL = /[\s\p{Cc}\uFFFD]/u;
+
+/**
+ * The `login_id` that drives a send, exactly as Facebook sent it: a string (a number is refused,
+ * never turned into one), not trimmed, well-formed Unicode without whitespace, control
+ * characters or U+FFFD, at most `MAX_LOGIN_ID_LENGTH` long.
+ */
+export const LoginIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_LOGIN_ID_LENGTH, { error: `must be at most ${MAX_LOGIN_ID_LENGTH} characters` })
+  .refine(isWellFormed, { error: 'must be well-formed Unicode' })
+  .refine((id) => !BLANK_OR_CONTROL.test(id), {
+    error: 'must not contain whitespace, control characters or U+FFFD',
+  });
+
+/** The Page id that drives a send: a string of 1 to 32 digits, exactly as sent. */
+export const PageIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(new RegExp(`^[0-9]{1,${MAX_PAGE_ID_LENGTH}}$`), {
+    error: `must be a string of 1 to ${MAX_PAGE_ID_LENGTH} digits`,
+  });
+
+/**
+ * An opt-in's own time, judged at `receivedAt` (epoch ms): an integer of epoch milliseconds
+ * whose 24 h window is still open, and at most `OPTIN_FUTURE_SKEW_MS` ahead. Seconds are not
+ * guessed: a time in seconds reads as January 1970 and is refused as outside the window.
+ */
+export function optinTimestampSchema(receivedAt: number) {
+  return z
+    .number({ error: 'must be a number of epoch milliseconds' })
+    .int({ error: 'must be an integer of epoch milliseconds' })
+    .refine((ms) => ms + FIRST_MESSAGE_WINDOW_MS > receivedAt, {
+      error: 'is older than the 24 h window (or is not in milliseconds)',
+    })
+    .refine((ms) => ms <= receivedAt + OPTIN_FUTURE_SKEW_MS, {
+      error: `is more than ${OPTIN_FUTURE_SKEW_MS / 60_000} minutes in the future`,
+    });
+}
+
+/**
+ * The fields of a webhook opt-in that drive a send, as the webhook found them. Parsed strictly:
+ * an opt-in that fails this is recorded as rejected and never sent (see RejectedOptinJob).
+ */
+export function webhookOptinSchema(receivedAt: number) {
+  return z.object({
+    loginId: LoginIdSchema,
+    pageId: PageIdSchema,
+    timestamp: optinTimestampSchema(receivedAt),
+  });
+}
+
 /** A Login Connect opt-in: someone agreed to be contacted; send them one first message. */
 export const OptinJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('optin'),
-  pageId: z.string().min(1),
-  loginId: z.string().min(1),
+  pageId: PageIdSchema,
+  loginId: LoginIdSchema,
   /** The opt-in event's own timestamp (epoch ms): the 24 h window counts from here. */
   optinAt: z.number().int().positive(),
   /** When our webhook received it (epoch ms). */
@@ -67,11 +140,46 @@ export const SentJobSchema = z.object({
   sentAt: z.number().int().positive(),
 });
 export type SentJob = z.infer<typeof SentJobSchema>;
+/** The longest reason and excerpt a rejected opt-in carries (and its record keeps). */
+export const MAX_REJECTION_REASON_LENGTH = 1_000;
+export const MAX_REJECTED_EXCERPT_LENGTH = 2_000;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A webhook opt-in that broke the contract (`webhookOptinSchema`): never sent, only recorded (as
+ * a `REJECTED#` item) so an operator can see it. Bounded whatever the opt-in held: the
+ * `login_id` is kept only when it is a string, cut to `MAX_LOGIN_ID_LENGTH`, with the SHA-256 of
+ * the whole string (how `lcm inspect` finds it); the item itself only as its hash, size and a
+ * short excerpt.
+ */
+export const RejectedOptinJobSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal('rejected_optin'),
+  /** Every rule it broke, e.g. `timestamp: must be an integer of epoch milliseconds`. */
+  reason: z.string().min(1).max(MAX_REJECTION_REASON_LENGTH),
+  channel: z.enum(['messaging', 'standby']),
+  loginId: z.string().max(MAX_LOGIN_ID_LENGTH).optional(),
+  /** SHA-256 (hex) of the whole `login_id` string, when it is a string. */
+  loginIdSha256: z.string().regex(SHA256_HEX).optional(),
+  /** The `login_id`'s length when longer than what `loginId` keeps. */
+  loginIdLength: z.number().int().nonnegative().optional(),
+  /** The Page id, when it is a valid one. */
+  pageId: PageIdSchema.optional(),
+  receivedAt: z.number().int().positive(),
+  /** The `messaging`/`standby` item as received: SHA-256 and size of its JSON, and its start. */
+  item: z.object({
+    sha256: z.string().regex(SHA256_HEX),
+    bytes: z.number().int().nonnegative(),
+    excerpt: z.string().max(MAX_REJECTED_EXCERPT_LENGTH),
+  }),
+});
+export type RejectedOptinJob = z.infer<typeof RejectedOptinJobSchema>;
 
 export const QueueJobSchema = z.discriminatedUnion('kind', [
   OptinJobSchema,
   EventJobSchema,
   FollowupJobSchema,
   SentJobSchema,
+  RejectedOptinJobSchema,
 ]);
 export type QueueJob = z.infer<typeof QueueJobSchema>;

@@ -65,9 +65,30 @@ export function secretsSourceFromEnv(env: Env): SecretsSource {
   const arn = requireEnv(env, ENV.secretArn);
   const provider = new SecretsProvider();
   return async () => {
-    const raw = await provider.get(arn, { maxAge, transform: 'json' });
+    let raw: unknown;
+    try {
+      raw = await provider.get(arn, { maxAge, transform: 'json' });
+    } catch (error) {
+      // Powertools quotes the JSON parser's message, which quotes the secret: say only the kind.
+      if ((error as { name?: unknown } | null)?.name === 'TransformParameterError')
+        throw new SecretConfigError(`The secret ${arn} is not valid JSON`);
+      throw error;
+    }
     return parseAppSecrets(raw, arn);
   };
+}
+
+/**
+ * What kind of error reading a secret document was, without its message: a JSON parser's message
+ * quotes the text it failed on (`Unexpected token 'E', "EAAB…" is not valid JSON`), which is the
+ * secret itself.
+ */
+export function secretReadErrorKind(error: unknown): string {
+  if (error instanceof SyntaxError) return 'it is not valid JSON';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code)) return code;
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^\w{1,60}$/.test(name) ? name : 'unreadable';
 }
 
 export function fileSecretsSource(path: string, maxAgeSeconds: number): SecretsSource {
@@ -79,7 +100,7 @@ export function fileSecretsSource(path: string, maxAgeSeconds: number): SecretsS
       raw = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
       throw new SecretConfigError(
-        `Cannot read the secret file ${path}: ${(error as Error).message}`,
+        `Cannot read the secret file ${path}: ${secretReadErrorKind(error)}`,
       );
     }
     cached = { value: parseAppSecrets(raw, path), at: Date.now() };

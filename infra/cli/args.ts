@@ -13,6 +13,8 @@ export const OPTIN_STATUSES = [
   'page_locked',
   'failed',
   'unknown',
+  /** A webhook opt-in that broke the input contract: recorded, never sent (a `REJECTED#` item). */
+  'rejected',
 ] as const;
 
 /** `--since` reaches back this far at most: one Query per day, and records expire long before. */

@@ -15,6 +15,9 @@ export type HttpApiHandler = (
 /** Routes as the CDK stack declares them: `METHOD /path` → handler. */
 export type Routes = Record<string, HttpApiHandler>;
 
+/** API Gateway (HTTP API) refuses larger request bodies with 413 before any Lambda runs. */
+export const MAX_API_GATEWAY_BODY_BYTES = 10 * 1024 * 1024;
+
 /** Content types API Gateway passes as text; anything else arrives base64-encoded. */
 const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript))/i;
 
@@ -97,7 +100,8 @@ export function matchRoute(
 
 /**
  * A local stand-in for the stack's HTTP API: the same routes, the same event shape, the real
- * handler. Unknown routes get API Gateway's 404; a handler that throws gets its 500.
+ * handler. Unknown routes get API Gateway's 404; a body over 10 MB its 413; a handler that throws
+ * gets its 500.
  */
 export async function startApiServer(options: {
   port: number;
@@ -106,8 +110,19 @@ export async function startApiServer(options: {
 }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Past API Gateway's limit the rest is read and dropped, never held.
+      if (size <= MAX_API_GATEWAY_BODY_BYTES) chunks.push(chunk);
+    });
     req.on('end', async () => {
+      if (size > MAX_API_GATEWAY_BODY_BYTES) {
+        res
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end('{"message":"Request Entity Too Large"}');
+        return;
+      }
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const match = matchRoute(options.routes, req.method ?? 'GET', path);
       if (match === undefined) {

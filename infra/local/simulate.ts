@@ -6,12 +6,12 @@
  * (as Facebook would know it), posts signed `messaging_optins` webhooks (each `--duplicates` times,
  * concurrently), then reports what reached the Send API and how each record ended.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TERMINAL_STATUSES } from '../../shared/store/optin-store';
 import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
@@ -131,11 +131,12 @@ export async function simulateOptins(
                 ConsistentRead: true,
               }),
             )
-          ).Item,
+          ).Item ?? (await rejectedOptin(doc, info.tableName, loginId)),
       ),
     );
-    if (records.every((r) => r && TERMINAL_STATUSES.has(String(r.status))) || Date.now() > deadline)
-      break;
+    const ended = (r: Record<string, unknown> | undefined) =>
+      r !== undefined && (TERMINAL_STATUSES.has(String(r.status)) || r.status === 'rejected');
+    if (records.every(ended) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   doc.destroy();
@@ -165,6 +166,27 @@ export async function simulateOptins(
       sends: sends.get(loginId) ?? 0,
     };
   });
+}
+
+/** An opt-in that broke the input contract (e.g. `--age-hours 25`) has a REJECTED# item instead. */
+async function rejectedOptin(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  loginId: string,
+): Promise<Record<string, unknown> | undefined> {
+  const loginIdSha256 = createHash('sha256').update(loginId).digest('hex');
+  const { Items } = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: {
+        ':pk': keys.rejectedOptin({ loginIdSha256, itemSha256: '' }).pk,
+      },
+      ConsistentRead: true,
+      Limit: 1,
+    }),
+  );
+  return Items?.[0];
 }
 
 function percentile(values: number[], p: number): number | undefined {

@@ -63,6 +63,7 @@ export async function deleteUserData(
   const parsed = parseSignedRequest(
     signedRequest,
     deps.secrets.loginApp?.appSecret ?? deps.secrets.appSecret,
+    nowMs,
   );
   if (!parsed.ok) return parsed;
   const asid: PersonId = { kind: 'asid', id: parsed.userId };
@@ -79,7 +80,7 @@ export async function deleteUserData(
   await bury(erased.ids.filter((id) => !met.has(`${id.kind}:${id.id}`)));
   const status: DeletionStatus = !deps.secrets.loginApp
     ? 'partial'
-    : erased.found.length === 0
+    : Object.keys(erased.deleted).length === 0
       ? 'not_found'
       : 'completed';
   const code = randomBytes(10).toString('hex');

@@ -6,6 +6,7 @@ import {
   type FollowupOptions,
   type Recipient,
 } from '../login-connect/followup-policy';
+import { redactSecrets } from '../redact';
 import type { MessageStore, OutboundMessage } from '../store/message-store';
 import type { PersonStore } from '../store/person-store';
 
@@ -88,6 +89,16 @@ export function messageView(message: OutboundMessage) {
     ...(message.deliveredAt ? { deliveredAt: message.deliveredAt } : {}),
     ...(message.readAt ? { readAt: message.readAt } : {}),
     ...(message.reason ? { reason: message.reason } : {}),
-    ...(message.lastError ? { lastError: message.lastError } : {}),
+    // Redacted when written; again here, for records written before that was so.
+    ...(message.lastError
+      ? {
+          lastError: {
+            ...message.lastError,
+            ...(typeof message.lastError.message === 'string'
+              ? { message: redactSecrets(message.lastError.message) }
+              : {}),
+          },
+        }
+      : {}),
   };
 }

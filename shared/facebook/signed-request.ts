@@ -5,11 +5,24 @@ export type SignedRequestResult =
   | { ok: false; reason: string };
 
 /**
+ * How old a `signed_request` may be (its `issued_at`, epoch seconds): Facebook calls the data
+ * deletion callback right when the person asks, so an hour covers delays and retries, and a request
+ * captured later cannot be replayed. A few minutes ahead are allowed for clock skew.
+ */
+export const SIGNED_REQUEST_MAX_AGE_S = 60 * 60;
+export const SIGNED_REQUEST_SKEW_S = 5 * 60;
+
+/**
  * Reads Facebook's `signed_request` (data deletion and deauthorize callbacks):
  * `<base64url signature>.<base64url JSON payload>`, where the signature is HMAC-SHA256 with the
- * App Secret over the payload exactly as received, still encoded.
+ * App Secret over the payload exactly as received, still encoded. The payload must say
+ * `algorithm: "HMAC-SHA256"` and carry an `issued_at` at most an hour old.
  */
-export function parseSignedRequest(signedRequest: string, appSecret: string): SignedRequestResult {
+export function parseSignedRequest(
+  signedRequest: string,
+  appSecret: string,
+  nowMs: number = Date.now(),
+): SignedRequestResult {
   const dot = signedRequest.indexOf('.');
   if (dot <= 0 || dot === signedRequest.length - 1)
     return { ok: false, reason: 'not <signature>.<payload>' };
@@ -29,13 +42,22 @@ export function parseSignedRequest(signedRequest: string, appSecret: string): Si
   if (typeof payload !== 'object' || payload === null)
     return { ok: false, reason: 'payload is not an object' };
   const record = payload as Record<string, unknown>;
-  if (typeof record.algorithm === 'string' && record.algorithm.toUpperCase() !== 'HMAC-SHA256') {
-    return { ok: false, reason: `unexpected algorithm ${record.algorithm}` };
-  }
+  if (typeof record.algorithm !== 'string') return { ok: false, reason: 'no algorithm' };
+  if (record.algorithm.toUpperCase() !== 'HMAC-SHA256')
+    return { ok: false, reason: `unexpected algorithm ${record.algorithm.slice(0, 40)}` };
+  const issuedAt = record.issued_at;
+  if (typeof issuedAt !== 'number' || !Number.isSafeInteger(issuedAt))
+    return { ok: false, reason: 'no issued_at' };
+  const nowS = Math.floor(nowMs / 1000);
+  if (issuedAt < nowS - SIGNED_REQUEST_MAX_AGE_S)
+    return { ok: false, reason: 'issued_at is more than an hour old' };
+  if (issuedAt > nowS + SIGNED_REQUEST_SKEW_S)
+    return { ok: false, reason: 'issued_at is in the future' };
+  // A user id taken as sent: a number beyond 2^53 would silently name another person.
   const userId =
-    typeof record.user_id === 'string'
+    typeof record.user_id === 'string' && /^\d{1,32}$/.test(record.user_id)
       ? record.user_id
-      : typeof record.user_id === 'number'
+      : typeof record.user_id === 'number' && Number.isSafeInteger(record.user_id)
         ? String(record.user_id)
         : undefined;
   if (!userId) return { ok: false, reason: 'no user_id' };

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact';
 import type { GraphConfig } from './send-api';
 
 export type PermissionsResult =
@@ -21,7 +22,8 @@ export function permissionsClient(config: GraphConfig, fetchImpl: typeof fetch =
         },
       );
     } catch (error) {
-      return { ok: false, message: (error as { message?: string }).message ?? 'network error' };
+      const message = (error as { message?: string } | null)?.message ?? 'network error';
+      return { ok: false, message: redactSecrets(message, [userAccessToken]) };
     }
     const body = (await response.json().catch(() => ({}))) as {
       data?: Array<{ permission?: string; status?: string }>;
@@ -32,7 +34,10 @@ export function permissionsClient(config: GraphConfig, fetchImpl: typeof fetch =
         ok: false,
         httpStatus: response.status,
         ...(body.error?.code !== undefined ? { code: body.error.code } : {}),
-        message: body.error?.message ?? `HTTP ${response.status}`,
+        message:
+          typeof body.error?.message === 'string'
+            ? redactSecrets(body.error.message, [userAccessToken]).slice(0, 500)
+            : `HTTP ${response.status}`,
       };
     }
     const granted = new Set(

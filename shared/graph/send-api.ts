@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { SendFailure } from '../login-connect/send-errors';
+import { redactSecrets } from '../redact';
 
 /** Where and how to reach the Graph API. */
 export interface GraphConfig {
@@ -62,15 +63,18 @@ export function sendApiClient(config: GraphConfig, fetchImpl: typeof fetch = fet
         failure: {
           network: timedOut ? 'timeout' : 'error',
           ...(!timedOut && code !== undefined ? { networkCode: code } : {}),
-          message: timedOut ? `no answer within ${config.timeoutMs} ms` : networkMessage(error),
+          message: timedOut
+            ? `no answer within ${config.timeoutMs} ms`
+            : redactSecrets(networkMessage(error), [accessToken, appSecret]),
         },
       };
     }
-    return readResponse(response);
+    return readResponse(response, [accessToken, appSecret]);
   };
 }
 
-async function readResponse(response: Response): Promise<SendOutcome> {
+/** `known`: the secrets of this call, never to appear in an error message (Graph echoes tokens). */
+async function readResponse(response: Response, known: string[]): Promise<SendOutcome> {
   let text: string;
   try {
     text = await response.text();
@@ -79,7 +83,11 @@ async function readResponse(response: Response): Promise<SendOutcome> {
     if (response.ok) return { ok: true, httpStatus: response.status };
     return {
       ok: false,
-      failure: { network: 'error', httpStatus: response.status, message: networkMessage(error) },
+      failure: {
+        network: 'error',
+        httpStatus: response.status,
+        message: redactSecrets(networkMessage(error), known),
+      },
     };
   }
   let json: Record<string, unknown> | undefined;
@@ -111,7 +119,9 @@ async function readResponse(response: Response): Promise<SendOutcome> {
       ...(typeof error.type === 'string' ? { type: error.type } : {}),
       ...(typeof error.fbtrace_id === 'string' ? { fbtraceId: error.fbtrace_id } : {}),
       message:
-        typeof error.message === 'string' ? error.message.slice(0, 500) : `HTTP ${response.status}`,
+        typeof error.message === 'string'
+          ? redactSecrets(error.message, known).slice(0, 500)
+          : `HTTP ${response.status}`,
     },
   };
 }

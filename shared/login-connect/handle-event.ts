@@ -1,16 +1,10 @@
-import type { EventJob } from '../messages';
+import { type EventJob, LoginIdSchema } from '../messages';
 import type { PersonStore } from '../store/person-store';
 import { normalizeTimestamp } from './window';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-const str = (value: unknown) =>
-  typeof value === 'string' && value !== ''
-    ? value
-    : typeof value === 'number'
-      ? String(value)
-      : undefined;
 
 /** What became of a webhook event: acted on, or kept as received for a later version. */
 export type EventOutcome =
@@ -44,7 +38,9 @@ export function priorLoginId(item: Json): string | undefined {
     isObject(item.postback) ? item.postback.prior_message : undefined,
   ];
   for (const prior of candidates) {
-    if (isObject(prior) && prior.source === 'fb_login') return str(prior.identifier);
+    // The same contract as an opt-in's login_id: a string exactly as sent, never a number made one.
+    if (isObject(prior) && prior.source === 'fb_login')
+      return LoginIdSchema.safeParse(prior.identifier).data;
   }
   return undefined;
 }

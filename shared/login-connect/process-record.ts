@@ -12,6 +12,7 @@ import {
 } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent, priorLoginId } from './handle-event';
+import { recordRejectedOptin } from './record-rejected-optin';
 import { type RecordResult, SendNotRecordedError } from './record-send';
 import { tombstoneId } from './tombstone';
 
@@ -64,6 +65,10 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   }
   if (job.value.kind === 'event') {
     await recordEvent(job.value, deps);
+    return;
+  }
+  if (job.value.kind === 'rejected_optin') {
+    await recordRejectedOptin(job.value, deps, { sqsMessageId: record.messageId });
     return;
   }
   if (job.value.kind === 'sent') {

@@ -14,27 +14,20 @@ export function isInsideWindow(optinAtMs: number, nowMs: number): boolean {
   return nowMs < windowEndsAt(optinAtMs);
 }
 
+/** The latest time a JS Date can hold (year 275760); beyond it `toISOString()` throws. */
+const MAX_DATE_MS = 8.64e15;
+
 /**
- * Facebook documents webhook timestamps in milliseconds, but its own examples show seconds
- * (`1234567890`) and strings. Read all three; a value below 1e11 cannot be a plausible ms time
- * (it is 1973) but is a plausible seconds time (until year 5138).
- * Returns undefined for anything that is not a positive finite number.
+ * An event's time, read leniently (receipts' watermarks, messages' timestamps; never an
+ * opt-in's, which the strict contract in messages.ts reads). Facebook documents webhook
+ * timestamps in milliseconds, but its own examples show seconds (`1234567890`) and strings. Read
+ * all three; a value below 1e11 cannot be a plausible ms time (it is 1973) but is a plausible
+ * seconds time (until year 5138).
+ * Returns undefined for anything that is not a positive finite number a Date can hold.
  */
 export function normalizeTimestamp(raw: unknown): number | undefined {
   const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
-  return Math.round(value < 1e11 ? value * 1000 : value);
-}
-
-/**
- * The opt-in time the window counts from: the event's own timestamp, but never later than when we
- * received it (a sender clock running ahead must not stretch the window beyond Facebook's).
- */
-export function optinTime(
-  eventTimestamp: unknown,
-  fallbackTimestamp: unknown,
-  receivedAtMs: number,
-): number {
-  const stamped = normalizeTimestamp(eventTimestamp) ?? normalizeTimestamp(fallbackTimestamp);
-  return stamped === undefined ? receivedAtMs : Math.min(stamped, receivedAtMs);
+  const ms = Math.round(value < 1e11 ? value * 1000 : value);
+  return ms <= MAX_DATE_MS ? ms : undefined;
 }

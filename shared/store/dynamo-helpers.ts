@@ -1,4 +1,5 @@
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import { redactSecrets } from '../redact';
 import type { AttemptError } from './optin-store';
 
 /** Small things every store writes the same way. */
@@ -30,7 +31,8 @@ export function errorItem(error: AttemptError, nowMs: number) {
     at: iso(nowMs),
     attempt: error.attempt,
     kind: error.kind,
-    message: error.message,
+    // Redacted where Graph's answer is read; again here, so nothing stored can hold a token.
+    message: redactSecrets(error.message),
     ...(error.code !== undefined ? { code: error.code } : {}),
     ...(error.subcode !== undefined ? { subcode: error.subcode } : {}),
     ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { windowEndsAt } from '../login-connect/window';
-import type { EventJob } from '../messages';
+import type { EventJob, RejectedOptinJob } from '../messages';
 import {
   DAY_S,
   epochSeconds,
@@ -34,6 +34,7 @@ import {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './optin-store';
+import { rejectedOptinItem } from './rejected-optin-item';
 import { firstMessageTrackingId, keys, optinDayKey, PENDING_KEY } from './table-definition';
 
 /** How long each kind of record stays before TTL may delete it. */
@@ -733,6 +734,15 @@ export class DynamoDbOptinStore implements OptinStore {
           rejectedAt: iso(nowMs),
           expiresAt: epochSeconds(nowMs) + this.retention.eventDays * DAY_S,
         },
+      }),
+    );
+  }
+
+  async recordRejectedOptin(job: RejectedOptinJob, nowMs: number): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: rejectedOptinItem(job, this.retention, nowMs),
       }),
     );
   }

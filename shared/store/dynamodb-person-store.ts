@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -341,6 +342,12 @@ export class DynamoDbPersonStore implements PersonStore {
     while (queue.length > 0) {
       const refs: Ref[] = [];
       for (const id of queue.splice(0)) {
+        // A `login_id`'s rejected opt-ins sit under the hash of it (`keys.rejectedOptin`).
+        if (id.kind === 'login') {
+          const sha256 = createHash('sha256').update(id.id, 'utf8').digest('hex');
+          for (const item of await this.partition(`REJECTED#LOGIN#${sha256}`))
+            add({ pk: String(item.pk), sk: String(item.sk) }, kindOfItem(item));
+        }
         for (const item of await this.partition(personKey(id))) {
           add({ pk: String(item.pk), sk: String(item.sk) }, kindOfItem(item));
           if (typeof item.messageId === 'string') add(keys.mid(item.messageId), 'mid');
@@ -386,9 +393,7 @@ export class DynamoDbPersonStore implements PersonStore {
     }
     const deleted: Record<string, number> = {};
     for (const { kind } of all) deleted[kind] = (deleted[kind] ?? 0) + 1;
-    // Only identifiers something was stored under count as found; the rest were just derived.
-    const found = [...seen.values()].filter((id) => all.some((item) => item.pk === personKey(id)));
-    return { ids: [...seen.values()], found, deleted };
+    return { ids: [...seen.values()], deleted };
   }
 
   async bury(hashes: string[], nowMs: number): Promise<void> {

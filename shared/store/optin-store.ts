@@ -1,5 +1,5 @@
 import type { FailureKind, SendFailure } from '../login-connect/send-errors';
-import type { EventJob } from '../messages';
+import type { EventJob, RejectedOptinJob } from '../messages';
 
 /**
  * Where an opt-in stands. All but the first two are terminal: exactly one of them ends every
@@ -164,4 +164,6 @@ export interface OptinStore {
     rejected: { messageId: string; body: string; reason: string },
     nowMs: number,
   ): Promise<void>;
+  /** Keeps a webhook opt-in that broke the input contract (never sent). Idempotent. */
+  recordRejectedOptin(job: RejectedOptinJob, nowMs: number): Promise<void>;
 }

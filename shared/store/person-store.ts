@@ -16,10 +16,9 @@ export interface Identity {
   ids: PersonId[];
 }
 
-/** What an erasure reached: every identifier met, those something was stored under, and counts. */
+/** What an erasure reached: every identifier met, and what was deleted. */
 export interface Erasure {
   ids: PersonId[];
-  found: PersonId[];
   /** Items deleted, by kind (`optin`, `lock`, `suppression`, `link`, `person`, `message`, …). */
   deleted: Record<string, number>;
 }

@@ -75,6 +75,17 @@ export const keys = {
   deletion: (code: string) => ({ pk: `DELETION#${code}`, sk: 'DELETION' }),
   /** Queue messages the sender could not read: one partition, to list them all. */
   rejected: (sortKey: string) => ({ pk: 'QUEUE#REJECTED', sk: sortKey }),
+  /**
+   * A webhook opt-in that broke the input contract: under the SHA-256 of its `login_id` when that
+   * is a string (so `lcm inspect <login_id>` finds it), else under the item's own hash. One item
+   * per distinct opt-in item, so redeliveries overwrite it.
+   */
+  rejectedOptin: (owner: { loginIdSha256?: string; itemSha256: string }) => ({
+    pk: owner.loginIdSha256
+      ? `REJECTED#LOGIN#${owner.loginIdSha256}`
+      : `REJECTED#ITEM#${owner.itemSha256}`,
+    sk: `OPTIN#${owner.itemSha256}`,
+  }),
 };
 
 /** The tracking id of the first message of a `login_id` (its record is the `OPTIN` item). */

@@ -1,17 +1,42 @@
-import { normalizeTimestamp, optinTime } from '../login-connect/window';
-import type { EventJob, OptinJob, QueueJob } from '../messages';
+import { createHash } from 'node:crypto';
+import { normalizeTimestamp } from '../login-connect/window';
+import {
+  type EventJob,
+  LoginIdSchema,
+  MAX_LOGIN_ID_LENGTH,
+  MAX_REJECTED_EXCERPT_LENGTH,
+  MAX_REJECTION_REASON_LENGTH,
+  type OptinJob,
+  PageIdSchema,
+  type QueueJob,
+  type RejectedOptinJob,
+  webhookOptinSchema,
+} from '../messages';
+import { toWellFormed } from '../text';
+import { boundedPayload, digestJson, excerptJson } from './bounded';
 
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A non-empty id as a string: Facebook sends ids as strings, but be liberal. */
+/**
+ * Facebook batches at most 1,000 updates into one delivery. Items beyond this many become one
+ * summary event (how many, of which kind) after the first 1,000 jobs, so no body can make the
+ * webhook enqueue without end.
+ */
+export const MAX_JOBS_PER_DELIVERY = 1_000;
+
+/**
+ * An id in an event the sender does not send to (a PSID, the Page of a receipt): kept when it is a
+ * string an opt-in's `login_id` could be (so it can be a key), left out otherwise. Never coerced.
+ */
 function idOf(value: unknown): string | undefined {
-  if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return undefined;
+  return typeof value === 'string' && LoginIdSchema.safeParse(value).success ? value : undefined;
 }
+
+/** A `changes[].field` name as an event type: short and plain, or `unknown`. */
+const FIELD_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** The keys that name a Messenger event kind, in the order they are checked. */
 const EVENT_KEYS: ReadonlyArray<readonly [string, string]> = [
@@ -41,14 +66,24 @@ function eventTypeOf(item: Json): string {
   return 'unknown';
 }
 
+/** A Login Connect opt-in: an `optin` that names a `login_id` (of any type: it is checked later). */
+const isLoginConnectOptin = (item: Json): item is Json & { optin: Json } =>
+  isObject(item.optin) && item.optin.login_id !== undefined;
+
 /**
  * Turns a webhook body into queue jobs. Facebook batches: every `entry[]` and every item of its
  * `messaging[]` and `standby[]` is walked. A Login Connect opt-in (an `optin` carrying `login_id`)
- * becomes an opt-in job; everything else becomes an event job carrying the item as received, so
+ * becomes an opt-in job when it meets the contract (`webhookOptinSchema`), and a rejected opt-in
+ * job (recorded, never sent) when it does not. Everything else becomes an event job carrying the
+ * item as received (or, when it is too deep, too large or not storable, its bounded stand-in), so
  * nothing Facebook sends is dropped or refused just because this version does not act on it.
+ * Never throws on anything `JSON.parse` returns.
  */
 export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
   const jobs: QueueJob[] = [];
+  const optinSchema = webhookOptinSchema(receivedAt);
+  const dropped = { optins: 0, events: 0 };
+  const room = () => jobs.length < MAX_JOBS_PER_DELIVERY;
   const unknown = (channel: EventJob['channel'], item: unknown, pageId?: string): EventJob => ({
     v: 1,
     kind: 'event',
@@ -56,16 +91,24 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
     channel,
     ...(pageId ? { pageId } : {}),
     receivedAt,
-    payload: item,
+    payload: boundedPayload(item),
   });
+  const add = (make: () => QueueJob, optin = false) => {
+    if (room()) jobs.push(make());
+    else if (optin) dropped.optins += 1;
+    else dropped.events += 1;
+  };
 
   if (!Array.isArray(payload.entry)) {
     jobs.push(unknown('other', payload));
     return jobs;
   }
+  // Values that are not objects cannot be entries or events: each run of them is kept as one
+  // event (bounded), however many there are.
+  const strays: unknown[] = [];
   for (const entry of payload.entry) {
     if (!isObject(entry)) {
-      jobs.push(unknown('other', entry));
+      strays.push(entry);
       continue;
     }
     const entryPageId = idOf(entry.id);
@@ -74,67 +117,154 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
       const items = entry[channel];
       if (!Array.isArray(items)) continue;
       walked = true;
+      const strayItems: unknown[] = [];
       for (const item of items) {
-        jobs.push(
-          isObject(item)
-            ? jobForItem(item, channel, entryPageId, entry.time, receivedAt)
-            : unknown(channel, item, entryPageId),
-        );
+        if (!isObject(item)) {
+          strayItems.push(item);
+          continue;
+        }
+        if (isLoginConnectOptin(item)) {
+          add(() => optinJobFor(item, channel, entry, receivedAt, optinSchema), true);
+          continue;
+        }
+        add(() => eventJobFor(item, channel, entryPageId, receivedAt));
       }
+      if (strayItems.length > 0) add(() => unknown(channel, strayItems, entryPageId));
     }
     if (Array.isArray(entry.changes)) {
       walked = true;
       for (const change of entry.changes) {
         const field =
-          isObject(change) && typeof change.field === 'string' ? change.field : 'unknown';
-        jobs.push({
+          isObject(change) && typeof change.field === 'string' && FIELD_NAME.test(change.field)
+            ? change.field
+            : 'unknown';
+        add(() => ({
           v: 1,
           kind: 'event',
           eventType: `change:${field}`,
           channel: 'changes',
           ...(entryPageId ? { pageId: entryPageId } : {}),
           receivedAt,
-          payload: change,
-        });
+          payload: boundedPayload(change),
+        }));
       }
     }
-    if (!walked) jobs.push(unknown('other', entry, entryPageId));
+    if (!walked) add(() => unknown('other', entry, entryPageId));
+  }
+  if (strays.length > 0) add(() => unknown('other', strays));
+  if (dropped.optins + dropped.events > 0) {
+    jobs.push({
+      v: 1,
+      kind: 'event',
+      eventType: 'overflow',
+      channel: 'other',
+      receivedAt,
+      payload: {
+        truncated: true,
+        reason: 'too_many_events',
+        kept: jobs.length,
+        droppedOptins: dropped.optins,
+        droppedEvents: dropped.events,
+      },
+    });
   }
   return jobs;
 }
 
-function jobForItem(
+/** The field names an operator reads in a rejection reason, by schema key. */
+type OptinField = 'loginId' | 'pageId' | 'timestamp';
+
+function optinJobFor(
+  item: Json & { optin: Json },
+  channel: 'messaging' | 'standby',
+  entry: Json,
+  receivedAt: number,
+  schema: ReturnType<typeof webhookOptinSchema>,
+): OptinJob | RejectedOptinJob {
+  const recipient = isObject(item.recipient) ? item.recipient : {};
+  // The Page: `recipient.id` when present, else `entry.id`. The time: the event's `timestamp`
+  // when present, else `entry.time`. A value present but invalid never falls back.
+  const fromRecipient = recipient.id !== undefined;
+  const fromTimestamp = item.timestamp !== undefined;
+  const input = {
+    loginId: item.optin.login_id,
+    pageId: fromRecipient ? recipient.id : entry.id,
+    timestamp: fromTimestamp ? item.timestamp : entry.time,
+  };
+  const parsed = schema.safeParse(input);
+  if (parsed.success) {
+    return {
+      v: 1,
+      kind: 'optin',
+      pageId: parsed.data.pageId,
+      loginId: parsed.data.loginId,
+      // Never later than when we received it: a clock running ahead must not stretch the window.
+      optinAt: Math.min(parsed.data.timestamp, receivedAt),
+      receivedAt,
+      source: 'webhook',
+    };
+  }
+  const label: Record<OptinField, string> = {
+    loginId: 'optin.login_id',
+    pageId: fromRecipient || entry.id === undefined ? 'recipient.id' : 'entry.id',
+    timestamp: fromTimestamp || entry.time === undefined ? 'timestamp' : 'entry.time',
+  };
+  const missing: Record<OptinField, string> = {
+    loginId: 'missing',
+    pageId: 'missing (no recipient.id and no entry.id)',
+    timestamp: 'missing (no timestamp and no entry.time)',
+  };
+  const reasons = new Set<string>();
+  for (const issue of parsed.error.issues) {
+    const field = issue.path[0] as OptinField;
+    reasons.add(
+      `${label[field] ?? String(field)}: ${input[field] === undefined ? missing[field] : issue.message}`,
+    );
+  }
+  return rejectedOptin(item, channel, receivedAt, input.pageId, [...reasons].join('; '));
+}
+
+function rejectedOptin(
+  item: Json & { optin: Json },
+  channel: 'messaging' | 'standby',
+  receivedAt: number,
+  pageIdInput: unknown,
+  reason: string,
+): RejectedOptinJob {
+  const loginId = item.optin.login_id;
+  const pageId = PageIdSchema.safeParse(pageIdInput);
+  const kept =
+    typeof loginId === 'string' ? toWellFormed(loginId.slice(0, MAX_LOGIN_ID_LENGTH)) : '';
+  return {
+    v: 1,
+    kind: 'rejected_optin',
+    reason: reason.slice(0, MAX_REJECTION_REASON_LENGTH),
+    channel,
+    ...(typeof loginId === 'string'
+      ? {
+          ...(kept !== '' ? { loginId: kept } : {}),
+          loginIdSha256: createHash('sha256').update(loginId, 'utf8').digest('hex'),
+          ...(loginId.length > MAX_LOGIN_ID_LENGTH ? { loginIdLength: loginId.length } : {}),
+        }
+      : {}),
+    ...(pageId.success ? { pageId: pageId.data } : {}),
+    receivedAt,
+    item: { ...digestJson(item), excerpt: excerptJson(item, MAX_REJECTED_EXCERPT_LENGTH) },
+  };
+}
+
+function eventJobFor(
   item: Json,
   channel: 'messaging' | 'standby',
   entryPageId: string | undefined,
-  entryTime: unknown,
   receivedAt: number,
-): QueueJob {
+): EventJob {
   const recipient = isObject(item.recipient) ? item.recipient : {};
   const sender = isObject(item.sender) ? item.sender : {};
   const eventType = eventTypeOf(item);
-  const pageId =
-    eventType === 'message_echo'
-      ? (idOf(sender.id) ?? entryPageId)
-      : (idOf(recipient.id) ?? entryPageId);
-
-  if (eventType === 'optin' && isObject(item.optin)) {
-    const loginId = idOf(item.optin.login_id);
-    if (loginId !== undefined && pageId !== undefined) {
-      const job: OptinJob = {
-        v: 1,
-        kind: 'optin',
-        pageId,
-        loginId,
-        optinAt: optinTime(item.timestamp, entryTime, receivedAt),
-        receivedAt,
-        source: 'webhook',
-      };
-      return job;
-    }
-  }
-
-  const psid = eventType === 'message_echo' ? idOf(recipient.id) : idOf(sender.id);
+  const echo = eventType === 'message_echo';
+  const pageId = (echo ? idOf(sender.id) : idOf(recipient.id)) ?? entryPageId;
+  const psid = echo ? idOf(recipient.id) : idOf(sender.id);
   const timestamp = normalizeTimestamp(item.timestamp);
   return {
     v: 1,
@@ -145,6 +275,6 @@ function jobForItem(
     ...(psid ? { psid } : {}),
     ...(timestamp !== undefined ? { timestamp } : {}),
     receivedAt,
-    payload: item,
+    payload: boundedPayload(item),
   };
 }

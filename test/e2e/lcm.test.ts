@@ -20,6 +20,7 @@ import {
   optinRecord,
   postWebhook,
   type RunningStack,
+  rejectedOptins,
   startStack,
 } from '../helpers/local-stack';
 import { writeSecretsFile } from '../helpers/secrets-file';
@@ -39,6 +40,7 @@ let stack: RunningStack;
 const person = { loginId: newLoginId(), psid: '', asid: uniqueId('1'), mid: '', followupId: '' };
 const expiredLoginId = newLoginId();
 const optedOutLoginId = newLoginId();
+const rejectedLoginId = newLoginId();
 
 function newLoginId(): string {
   return randomBytes(32).toString('hex');
@@ -214,9 +216,41 @@ beforeAll(async () => {
       );
     })(),
     (async () => {
-      // The webhook came 25 h after the opt-in: the window had closed before any attempt.
-      await post(webhook([optinItem(expiredLoginId, Date.now() - 25 * HOUR_MS)]));
+      // The opt-in reached the sender 25 h after it was made (the queue held it through an
+      // outage): the window had closed before any attempt.
+      const sqs = new SQSClient({
+        endpoint: stack.info.sqsEndpoint,
+        region: stack.info.region,
+        credentials: LOCAL_CREDENTIALS,
+        useQueueUrlAsEndpoint: false,
+      });
+      const then = Date.now() - 25 * HOUR_MS;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.info.queueUrl,
+          MessageBody: JSON.stringify({
+            v: 1,
+            kind: 'optin',
+            pageId: PAGE_ID,
+            loginId: expiredLoginId,
+            optinAt: then,
+            receivedAt: then,
+            source: 'webhook',
+          }),
+        }),
+      );
+      sqs.destroy();
       await statusOf(expiredLoginId, 'expired');
+    })(),
+    (async () => {
+      // A webhook opt-in whose timestamp is in seconds: it breaks the contract, so it is
+      // recorded as rejected and never sent.
+      await post(webhook([optinItem(rejectedLoginId, Math.floor(Date.now() / 1000))]));
+      await eventually(
+        async () => ((await rejectedOptins(stack, rejectedLoginId)).length > 0 ? true : undefined),
+        15_000,
+        'the rejected opt-in',
+      );
     })(),
     (async () => {
       // The person turned off messages: Facebook answers 551.
@@ -364,6 +398,34 @@ describe('lcm inspect', () => {
     ]);
   });
 
+  it('shows an opt-in that broke the contract as rejected, with the reason, as text and JSON', async () => {
+    const [run, view] = await Promise.all([
+      lcm('inspect', rejectedLoginId),
+      lcmJson<{ identity: unknown[]; rejected: Array<Record<string, unknown>> }>(
+        'inspect',
+        rejectedLoginId,
+      ),
+    ]);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`login_id ${rejectedLoginId}  found only as a rejected opt-in`);
+    expect(tableRows(run.stdout, /^ {2}received +Page +item +reason$/)[1]).toEqual([
+      expect.stringMatching(/ago$|just now/),
+      PAGE_ID,
+      expect.stringMatching(/^[0-9a-f]{12}… \d+ bytes$/),
+      'timestamp: is older than the 24 h window (or is not in milliseconds)',
+    ]);
+    expect(view.identity).toEqual([]);
+    expect(view.rejected).toEqual([
+      expect.objectContaining({
+        loginId: rejectedLoginId,
+        pageId: PAGE_ID,
+        reason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
+        itemExcerpt: expect.stringContaining(rejectedLoginId),
+      }),
+    ]);
+  });
+
   it('exits 1 and says what it means when nothing is found', async () => {
     const run = await lcm('inspect', 'no-such-person');
 
@@ -398,9 +460,29 @@ describe('lcm list', () => {
       [
         [`${person.loginId.slice(0, 12)}…`, 'sent'],
         [`${optedOutLoginId.slice(0, 12)}…`, 'opted_out'],
+        [`${rejectedLoginId.slice(0, 12)}…`, 'rejected'],
       ].sort(),
     );
-    expect(run.stdout).toMatch(/^2 opt-ins since 24 h ago \(\S+\), newest first\.$/m);
+    expect(run.stdout).toMatch(/^3 opt-ins since 24 h ago \(\S+\), newest first\.$/m);
+  });
+
+  it('lists rejected opt-ins with --status rejected', async () => {
+    const view = await lcmJson<{ count: number; optins: Array<Record<string, unknown>> }>(
+      'list',
+      '--status',
+      'rejected',
+    );
+
+    expect(view.count).toBe(1);
+    expect(view.optins).toEqual([
+      expect.objectContaining({
+        loginId: rejectedLoginId,
+        status: 'rejected',
+        statusReason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
+        receivedAt: expect.stringMatching(/Z$/),
+        itemBytes: expect.any(Number),
+      }),
+    ]);
   });
 
   it('filters by status over a longer period, as text and as JSON', async () => {
@@ -455,21 +537,22 @@ describe('lcm stats', () => {
 
     expect(tableRows(run.stdout, /^status +count +share$/).slice(1)).toEqual(
       expect.arrayContaining([
-        ['sent', '1', '33 %'],
-        ['expired', '1', '33 %'],
-        ['opted_out', '1', '33 %'],
+        ['sent', '1', '25 %'],
+        ['expired', '1', '25 %'],
+        ['opted_out', '1', '25 %'],
         ['failed', '0', '0 %'],
+        ['rejected', '1', '25 %'],
       ]),
     );
     expect(tableRows(run.stdout, /^Page +total/)).toEqual([
-      ['Page', 'total', 'sent', 'expired', 'opted_out'],
-      [PAGE_ID, '3', '1', '1', '1'],
+      ['Page', 'total', 'sent', 'expired', 'opted_out', 'rejected'],
+      [PAGE_ID, '4', '1', '1', '1', '1'],
     ]);
     expect(run.stdout).toMatch(/^opt-in→send \(1 sent\): p50 [\d.]+ m?s {2}p90 .* p99 .* max /m);
     expect(view).toMatchObject({
-      total: 3,
-      byStatus: { sent: 1, expired: 1, opted_out: 1, pending: 0 },
-      byPage: [{ pageId: PAGE_ID, total: 3 }],
+      total: 4,
+      byStatus: { sent: 1, expired: 1, opted_out: 1, pending: 0, rejected: 1 },
+      byPage: [{ pageId: PAGE_ID, total: 4 }],
       latencyMs: { count: 1 },
     });
     expect(view.latencyMs.p50).toBeGreaterThan(0);

@@ -1,12 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { signatureFor } from '../../shared/webhook/signature';
-import { HOUR_MS, OTHER_PAGE_ID, PAGE_ID, secretDocument } from '../helpers/factories';
+import {
+  API_KEY,
+  APP_SECRET,
+  HOUR_MS,
+  OTHER_PAGE_ID,
+  PAGE_ID,
+  PAGE_TOKEN,
+  secretDocument,
+} from '../helpers/factories';
 import {
   emulator,
   eventually,
   optinRecord,
   postWebhook,
   type RunningStack,
+  rejectedOptins,
   startStack,
 } from '../helpers/local-stack';
 import { writeSecretsFile } from '../helpers/secrets-file';
@@ -169,21 +179,29 @@ describe('the local stack', () => {
     expect((await postWebhook(stack, '{"object":"page","entry":[')).status).toBe(400);
   });
 
-  it('sends nothing for an opt-in whose timestamp is 25 h old, and records expired', async () => {
+  it('sends nothing for an opt-in whose timestamp is 25 h old, and records it as rejected', async () => {
     const loginId = newLoginId();
     const old = Date.now() - 25 * HOUR_MS;
 
-    await postWebhook(
+    const response = await postWebhook(
       stack,
       body([{ pageId: PAGE_ID, items: [await optIn(loginId, PAGE_ID, old)] }]),
     );
-    const record = await ended(loginId);
+    const [rejected] = await eventually(
+      async () => {
+        const items = await rejectedOptins(stack, loginId);
+        return items.length > 0 ? items : undefined;
+      },
+      15_000,
+      'the rejected opt-in',
+    );
 
-    expect(record).toMatchObject({
-      status: 'expired',
-      attempts: 0,
-      statusReason: 'window_closed_before_first_attempt',
+    expect(response.status).toBe(200);
+    expect(rejected).toMatchObject({
+      status: 'rejected',
+      statusReason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
     });
+    expect(await optinRecord(stack, loginId)).toBeUndefined();
     expect(await requestsTo(loginId)).toHaveLength(0);
   });
 
@@ -257,6 +275,65 @@ describe('the local stack', () => {
       status: 'failed',
       statusReason: 'page_not_configured',
     });
+  });
+
+  it('never stores, returns or logs a token Graph echoes in an error message', async () => {
+    const secrets = [PAGE_TOKEN, APP_SECRET];
+    // The startup banner shows the local App Secret on purpose (to sign test webhooks): only
+    // what the handlers log from here on counts.
+    const logsFrom = stack.output().length;
+    const echo = `Malformed access token ${PAGE_TOKEN}. Proof made with ${APP_SECRET}; app token 123456789|${APP_SECRET}`;
+    // A first message refused with the tokens in Graph's message (190: the token is invalid).
+    const failedLoginId = newLoginId();
+    const failedItem = await optIn(failedLoginId);
+    await emulator(stack, 'faults', {
+      loginId: failedLoginId,
+      status: 400,
+      error: { code: 190, subcode: 460, message: echo },
+    });
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [failedItem] }]));
+    const failed = await ended(failedLoginId);
+    // A follow-up refused the same way, read back through GET /messages/{id}.
+    const loginId = newLoginId();
+    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]));
+    await ended(loginId);
+    await emulator(stack, 'faults', { loginId, status: 400, error: { code: 100, message: echo } });
+    const api = (method: string, path: string, payload?: unknown) =>
+      fetch(`${stack.info.apiUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+        ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+      }).then((r) => r.text());
+    const { id } = JSON.parse(
+      await api('POST', '/messages', { to: { loginId }, message: { text: 'Your order shipped.' } }),
+    ) as { id: string };
+    const answer = await eventually(
+      async () => {
+        const text = await api('GET', `/messages/${id}`);
+        return (JSON.parse(text) as { status?: string }).status === 'failed' ? text : undefined;
+      },
+      15_000,
+      'the follow-up to fail',
+    );
+    const { Items = [] } = await stack.doc.send(
+      new ScanCommand({ TableName: stack.info.tableName }),
+    );
+    const table = JSON.stringify(Items);
+
+    expect(failed).toMatchObject({
+      status: 'failed',
+      lastError: {
+        code: 190,
+        message:
+          'Malformed access token [redacted]. Proof made with [redacted]; app token 123456789|[redacted]',
+      },
+    });
+    expect(JSON.parse(answer)).toMatchObject({ lastError: { code: 100 } });
+    for (const secret of secrets) {
+      expect(table).not.toContain(secret);
+      expect(answer).not.toContain(secret);
+      expect(stack.output().slice(logsFrom)).not.toContain(secret);
+    }
   });
 
   it('loses nothing when the sender dies mid-send: the opt-in is sent once after restart', async () => {

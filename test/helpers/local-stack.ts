@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { LocalStackInfo } from '../../infra/local/stack';
 import { keys } from '../../shared/store/table-definition';
@@ -15,6 +16,8 @@ const READY = /^Ready in /m;
 export interface RunningStack {
   info: LocalStackInfo;
   output(): string;
+  /** True while the `npm start` process runs. */
+  alive(): boolean;
   pollerPid(): number;
   doc: DynamoDBDocumentClient;
   stop(): Promise<void>;
@@ -88,6 +91,7 @@ export async function startStack(
   return {
     info,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     pollerPid: () => Number(readFileSync(join(dataDir, 'poller.pid'), 'utf8')),
     doc,
     stop: async () => {
@@ -139,6 +143,24 @@ export async function optinRecord(stack: RunningStack, loginId: string) {
     }),
   );
   return Item;
+}
+
+/** The rejected opt-ins recorded for a login_id string (kept under its SHA-256). */
+export async function rejectedOptins(stack: RunningStack, loginId: string) {
+  const { Items } = await stack.doc.send(
+    new QueryCommand({
+      TableName: stack.info.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: {
+        ':pk': keys.rejectedOptin({
+          loginIdSha256: createHash('sha256').update(loginId, 'utf8').digest('hex'),
+          itemSha256: '',
+        }).pk,
+      },
+      ConsistentRead: true,
+    }),
+  );
+  return Items ?? [];
 }
 
 /** Polls until `check` returns a value, or fails with what it last saw. */

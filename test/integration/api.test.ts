@@ -603,7 +603,7 @@ describe('functions/api', () => {
       );
       const followup = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
       await sender(drainQueue(), lambdaContext('sender'));
-      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: asid }, APP_SECRET))}`;
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid }, APP_SECRET))}`;
 
       const response = await call('POST /facebook/data-deletion', undefined, {
         raw: form,
@@ -651,7 +651,7 @@ describe('functions/api', () => {
       const followup = await call('POST /messages', { to: { loginId }, message: { text: 'x' } });
       await sender(drainQueue(), lambdaContext('sender'));
       expect(followup.status).toBe(202);
-      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: asid }, APP_SECRET))}`;
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid }, APP_SECRET))}`;
       const deletedAt = Date.now();
 
       // Act
@@ -707,7 +707,7 @@ describe('functions/api', () => {
     });
 
     it('says not_found, never completed, when nothing was stored about the person', async () => {
-      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: 1, user_id: unique('1') }, APP_SECRET))}`;
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: unique('1') }, APP_SECRET))}`;
 
       const response = await call('POST /facebook/data-deletion', undefined, {
         raw: form,
@@ -718,6 +718,28 @@ describe('functions/api', () => {
       });
 
       expect(status.body).toMatchObject({ status: 'not_found', deleted: {} });
+    });
+
+    it('refuses a correctly signed request issued two hours ago (a replay) with 400 and deletes nothing', async () => {
+      const asid = unique('1');
+      const { loginId } = await sentOptin();
+      await people.link({ kind: 'asid', id: asid }, { kind: 'login', id: loginId }, {}, Date.now());
+      const replayed = signRequest(
+        {
+          algorithm: 'HMAC-SHA256',
+          issued_at: Math.floor(Date.now() / 1000) - 7_200,
+          user_id: asid,
+        },
+        APP_SECRET,
+      );
+
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: `signed_request=${encodeURIComponent(replayed)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+
+      expect(response).toMatchObject({ status: 400, body: { error: 'invalid_signed_request' } });
+      expect(await optinItem(ctx.doc, ctx.tableName, loginId)).toBeDefined();
     });
 
     it('refuses a bad signature with 400 and deletes nothing', async () => {

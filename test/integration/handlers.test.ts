@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
@@ -36,6 +37,20 @@ const graph = new GraphStub();
 let ctx: Awaited<ReturnType<typeof freshTable>>;
 let webhook: (e: APIGatewayProxyEventV2, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let sender: (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
+
+/** The rejected opt-in items kept for a login_id string (under the SHA-256 of it). */
+async function rejectedUnder(loginId: string) {
+  const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+  const sha = createHash('sha256').update(loginId).digest('hex');
+  const { Items } = await ctx.doc.send(
+    new QueryCommand({
+      TableName: ctx.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `REJECTED#LOGIN#${sha}` },
+    }),
+  );
+  return Items ?? [];
+}
 
 beforeAll(async () => {
   ctx = await freshTable();
@@ -154,7 +169,7 @@ describe('webhook → queue → sender', () => {
     expect(await storedOptin(ctx.doc, ctx.tableName, 'ok-1')).toMatchObject({ status: 'sent' });
   });
 
-  it('records expired and sends nothing for a 25 h old opt-in', async () => {
+  it('records a 25 h old opt-in as rejected, with the reason, and sends nothing', async () => {
     const sqsEvent = await deliverWebhook(
       webhookBody([
         { messaging: [optinItem({ loginId: 'old-1', timestamp: Date.now() - 25 * HOUR_MS })] },
@@ -162,13 +177,46 @@ describe('webhook → queue → sender', () => {
     );
 
     expect(await sender(sqsEvent, lambdaContext('sender'))).toEqual({ batchItemFailures: [] });
-    expect(await storedOptin(ctx.doc, ctx.tableName, 'old-1')).toMatchObject({
-      status: 'expired',
-      attempts: 0,
-    });
+    expect(await storedOptin(ctx.doc, ctx.tableName, 'old-1')).toBeUndefined();
+    expect(await rejectedUnder('old-1')).toMatchObject([
+      {
+        type: 'rejected_optin',
+        status: 'rejected',
+        statusReason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
+        loginId: 'old-1',
+        pageId: PAGE_ID,
+        listPk: expect.stringMatching(/^OPTINS#/),
+      },
+    ]);
     expect(
       graph.calls.some((c) => (c.body.recipient as { login_id?: string }).login_id === 'old-1'),
     ).toBe(false);
+  });
+
+  it('stores events whose payloads DynamoDB could not hold as received, without failing the batch', async () => {
+    const raw = `{"object":"page","entry":[{"id":"${PAGE_ID}","time":${Date.now()},"messaging":[{"sender":{"id":"PSID-8"},"recipient":{"id":"${PAGE_ID}"},"timestamp":1e300,"odd":{"constructor":{"name":"Set"},"big":1e21,"inf":1e400,"tiny":1e-200,"":1,"deep":${'['.repeat(40)}${']'.repeat(40)}}}]}]}`;
+    sqsMock.resetHistory();
+    const response = await webhook(signedPost(raw), lambdaContext('webhook'));
+    const sqsEvent = {
+      Records: sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((c) => c.args[0].input.Entries ?? [])
+        .map((e) => sqsRecord(e.MessageBody ?? '')),
+    };
+
+    expect(response.statusCode).toBe(200);
+    expect(await sender(sqsEvent, lambdaContext('sender'))).toEqual({ batchItemFailures: [] });
+    const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+    const kept = await ctx.doc.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'PSID#PSID-8' },
+      }),
+    );
+    expect(kept.Items).toMatchObject([
+      { eventType: 'unknown', payload: { truncated: true, reason: 'reserved_key' } },
+    ]);
   });
 
   it('keeps events it cannot act on yet and rejects unreadable messages, without failing the batch', async () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { redactSecrets } from '../../../shared/redact';
 import { DynamoDbPersonStore } from '../../../shared/store/dynamodb-person-store';
 import {
   getItems,
@@ -6,7 +8,12 @@ import {
   kindsOf,
   queryPartition,
 } from '../../../shared/store/inspect';
-import { type PersonId, type PersonKind, personKey } from '../../../shared/store/table-definition';
+import {
+  keys,
+  type PersonId,
+  type PersonKind,
+  personKey,
+} from '../../../shared/store/table-definition';
 import { type Context, KIND_LABEL, type Outcome, shortId } from '../context';
 import { CliError, UsageError } from '../errors';
 import { formatFields, formatTable } from '../table';
@@ -132,6 +139,24 @@ export interface EventView {
   receivedAt?: string;
 }
 
+/** A webhook opt-in with this `login_id` string that broke the input contract: never sent. */
+export interface RejectedOptinView {
+  /** The login_id as kept (its first 256 characters). */
+  loginId?: string;
+  /** Its full length, when longer than what is kept. */
+  loginIdLength?: number;
+  pageId?: string;
+  /** Every rule it broke. */
+  reason: string;
+  channel?: string;
+  receivedAt?: string;
+  rejectedAt?: string;
+  /** SHA-256 and size of the opt-in item as received, and its start. */
+  itemSha256?: string;
+  itemBytes?: number;
+  itemExcerpt?: string;
+}
+
 export interface InspectView {
   query: { id: string; kind: PersonKind };
   checkedAt: string;
@@ -143,6 +168,8 @@ export interface InspectView {
   profiles: ProfileView[];
   followups: FollowupView[];
   events: EventView[];
+  /** Opt-ins received with this login_id that broke the input contract, newest first. */
+  rejected: RejectedOptinView[];
 }
 
 const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -170,7 +197,8 @@ export function errorView(item: unknown): ErrorView {
     subcode: num(e.subcode),
     httpStatus: num(e.httpStatus),
     type: str(e.type),
-    message: str(e.message),
+    // Redacted when written; again here, for records written before that was so.
+    message: str(e.message) === undefined ? undefined : redactSecrets(String(e.message)),
     fbtraceId: str(e.fbtraceId),
     network: str(e.network),
     networkCode: str(e.networkCode),
@@ -259,6 +287,21 @@ export function optinView(item: Item, nowMs: number, linked = true): OptinView {
   });
 }
 
+export function rejectedOptinView(item: Item): RejectedOptinView {
+  return defined({
+    loginId: str(item.loginId),
+    loginIdLength: num(item.loginIdLength),
+    pageId: str(item.pageId),
+    reason: String(item.statusReason ?? 'unknown'),
+    channel: str(item.channel),
+    receivedAt: str(item.receivedAt),
+    rejectedAt: str(item.rejectedAt),
+    itemSha256: str(item.itemSha256),
+    itemBytes: num(item.itemBytes),
+    itemExcerpt: str(item.itemExcerpt),
+  });
+}
+
 export function followupView(item: Item): FollowupView {
   // `message` (the content) is never read out: operators see where a message stands, not what it says.
   const to = (item.to ?? {}) as Item;
@@ -292,6 +335,8 @@ export function buildInspectView(args: {
   items: Item[];
   outbound: Item[];
   nowMs: number;
+  /** The `REJECTED#LOGIN#<sha256 of the id>` items. */
+  rejected?: Item[];
 }): InspectView {
   const { items, nowMs } = args;
   const identityKeys = new Set(args.identity.map(personKey));
@@ -370,6 +415,9 @@ export function buildInspectView(args: {
           }),
         ];
       }),
+    rejected: (args.rejected ?? [])
+      .map(rejectedOptinView)
+      .sort((a, b) => String(b.receivedAt).localeCompare(String(a.receivedAt))),
   };
 }
 
@@ -406,10 +454,23 @@ export async function inspectPerson(
     target: ctx.target,
   };
   const view = await withAws(call, async () => {
-    const kind = await resolveKind(ctx, tableName, args.id, args.kind, 'inspect');
+    // Opt-ins that broke the contract are kept under the hash of their login_id string.
+    const [kind, rejected] = await Promise.all([
+      resolveKind(ctx, tableName, args.id, args.kind, 'inspect'),
+      queryPartition(ctx.doc(), tableName, rejectedOptinPartition(args.id)),
+    ]);
+    if (kind === undefined && rejected.length > 0)
+      return buildInspectView({
+        query: { id: args.id, kind: 'login' },
+        identity: [],
+        items: [],
+        outbound: [],
+        rejected,
+        nowMs: ctx.nowMs,
+      });
     if (kind === undefined)
       throw new CliError(
-        `Nothing found for ${args.id}: no LOGIN#, PSID# or ASID# records. If it is a login_id, the opt-in webhook never reached us or its records' TTL has passed: check the Page is subscribed to messaging_optins and the app to the Page.`,
+        `Nothing found for ${args.id}: no LOGIN#, PSID# or ASID# records, and no rejected opt-in with this login_id. If it is a login_id, the opt-in webhook never reached us or its records' TTL has passed: check the Page is subscribed to messaging_optins and the app to the Page.`,
       );
     const person: PersonId = { kind, id: args.id };
     const people = new DynamoDbPersonStore(ctx.doc(), tableName, READ_ONLY_RETENTION);
@@ -439,6 +500,7 @@ export async function inspectPerson(
       items: [...items, ...fetched.filter((item) => !String(item.pk).startsWith('OUT#'))],
       outbound: fetched.filter((item) => String(item.pk).startsWith('OUT#')),
       nowMs: ctx.nowMs,
+      rejected,
     });
   });
   return { view, render: () => renderInspect(view, ctx.nowMs) };
@@ -545,8 +607,34 @@ function renderOptin(o: OptinView, locks: LockView[], nowMs: number): string {
   return lines.join('\n');
 }
 
+/** The partition holding the rejected opt-ins whose login_id was exactly `id`. */
+function rejectedOptinPartition(id: string): string {
+  const loginIdSha256 = createHash('sha256').update(id, 'utf8').digest('hex');
+  return keys.rejectedOptin({ loginIdSha256, itemSha256: '' }).pk;
+}
+
+function renderRejected(view: InspectView, nowMs: number): string {
+  return [
+    'Rejected opt-ins (broke the input contract; never sent)',
+    formatTable(
+      ['received', 'Page', 'item', 'reason'],
+      view.rejected.map((r) => [
+        when(r.receivedAt, nowMs) ?? '',
+        r.pageId ?? '',
+        `${(r.itemSha256 ?? '').slice(0, 12)}… ${r.itemBytes ?? '?'} bytes`,
+        r.reason,
+      ]),
+      { indent: '  ' },
+    ),
+  ].join('\n');
+}
+
 /** The human form of `lcm inspect`: sections in the order an operator asks the questions. */
 export function renderInspect(view: InspectView, nowMs: number): string {
+  if (view.identity.length === 0) {
+    const kept = view.rejected[0]?.loginIdLength;
+    return `${label(view.query, false)}  found only as a rejected opt-in${kept ? ` (a login_id of ${kept} characters)` : ''}\n\n${renderRejected(view, nowMs)}\n`;
+  }
   const sections: string[] = [];
   const others = view.identity.length - 1;
   sections.push(
@@ -665,5 +753,6 @@ export function renderInspect(view: InspectView, nowMs: number): string {
           ),
         ].join('\n'),
   );
+  if (view.rejected.length > 0) sections.push(renderRejected(view, nowMs));
   return `${sections.join('\n\n')}\n`;
 }

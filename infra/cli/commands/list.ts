@@ -21,6 +21,11 @@ export interface ListedOptin {
   messageId?: string;
   receipt?: string;
   lastError?: { code?: number; subcode?: number; message?: string; at?: string };
+  /** Rejected opt-ins only (they may have no valid time of their own): when it was received. */
+  receivedAt?: string;
+  /** Rejected opt-ins only: SHA-256 and size of the item as received. */
+  itemSha256?: string;
+  itemBytes?: number;
 }
 
 export interface ListView {
@@ -58,6 +63,13 @@ export function listedOptin(item: Item, nowMs: number): ListedOptin {
     latencyMs: optinAtMs !== undefined && sentAtMs !== undefined ? sentAtMs - optinAtMs : undefined,
     messageId: str(item.messageId),
     receipt: str(item.receipt),
+    ...(item.type === 'rejected_optin'
+      ? {
+          receivedAt: str(item.receivedAt),
+          itemSha256: str(item.itemSha256),
+          itemBytes: typeof item.itemBytes === 'number' ? item.itemBytes : undefined,
+        }
+      : {}),
     lastError: lastError
       ? Object.fromEntries(
           Object.entries({
@@ -115,6 +127,10 @@ export async function listOptins(
   return { view, render: () => renderList(view, ctx.nowMs) };
 }
 
+/** A rejection names every rule broken; the table shows its start (`--json` has it all). */
+const cut = (text: string | undefined) =>
+  text !== undefined && text.length > 60 ? `${text.slice(0, 59)}…` : text;
+
 function windowCell(row: ListedOptin, nowMs: number): string {
   const endMs = msOf(row.windowEndsAt);
   if (endMs === undefined) return '';
@@ -145,14 +161,14 @@ export function renderList(view: ListView, nowMs: number): string {
       'window',
     ],
     view.optins.map((row) => {
-      const optinAtMs = msOf(row.optinAt);
+      const optinAtMs = msOf(row.optinAt ?? row.receivedAt);
       return [
         optinAtMs === undefined ? '' : relativeTime(optinAtMs, nowMs),
-        shortId(row.loginId),
+        row.status === 'rejected' && row.loginId === '' ? '(none)' : shortId(row.loginId),
         row.pageId ?? '',
         row.status,
         // While an opt-in is still retrying, its last error is the reason it has not gone out.
-        row.statusReason ??
+        (row.status === 'rejected' ? cut(row.statusReason) : row.statusReason) ??
           ((row.status === 'pending' || row.status === 'sending') &&
           row.lastError?.code !== undefined
             ? `last error ${row.lastError.code}`

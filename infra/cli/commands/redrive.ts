@@ -26,12 +26,13 @@ const HOLD_SECONDS = 120;
 const WAIT_SECONDS = 1;
 const SQS_BATCH = 10;
 
-export type JobKind = 'optin' | 'event' | 'followup' | 'unreadable';
+export type JobKind = 'optin' | 'event' | 'followup' | 'unreadable' | 'rejected_optin';
 const KIND_LABEL: Record<JobKind, string> = {
   optin: 'opt-in',
   event: 'event',
   followup: 'follow-up',
   unreadable: 'unreadable',
+  rejected_optin: 'rejected opt-in',
 };
 
 /** What a DLQ message is, without its content (an event's payload may hold what a person wrote). */
@@ -86,7 +87,13 @@ export function describeMessage(message: Message): DlqMessageView {
   }
   if (typeof job !== 'object' || job === null) return view;
   const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  if (job.kind === 'optin' || job.kind === 'event' || job.kind === 'followup') view.kind = job.kind;
+  if (
+    job.kind === 'optin' ||
+    job.kind === 'event' ||
+    job.kind === 'followup' ||
+    job.kind === 'rejected_optin'
+  )
+    view.kind = job.kind;
   const fields = {
     loginId: str(job.loginId),
     pageId: str(job.pageId),
@@ -103,6 +110,7 @@ const noKinds = (): Record<JobKind, number> => ({
   event: 0,
   followup: 0,
   unreadable: 0,
+  rejected_optin: 0,
 });
 
 async function approximateCount(sqs: SQSClient, queueUrl: string): Promise<number | null> {

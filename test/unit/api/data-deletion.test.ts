@@ -35,7 +35,6 @@ function fakePeople(erasure: Erasure) {
 }
 const found: Erasure = {
   ids: [{ kind: 'asid', id: '42' }],
-  found: [{ kind: 'asid', id: '42' }],
   deleted: { optin: 1 },
 };
 const request = (secret: string) =>
@@ -106,12 +105,7 @@ describe('api/data-deletion', () => {
     });
 
     it.each([
-      [
-        'not_found when nothing was stored',
-        { ...found, found: [], deleted: {} },
-        secrets(),
-        'not_found',
-      ],
+      ['not_found when nothing was stored', { ...found, deleted: {} }, secrets(), 'not_found'],
       ['partial without a Login app', found, secrets({ loginApp: undefined }), 'partial'],
     ] as Array<[string, Erasure, AppSecrets, string]>)('says %s', async (_, erasure, s, status) => {
       const { people } = fakePeople(erasure);

@@ -173,4 +173,65 @@ describe('cli/commands/inspect', () => {
       expect(explainOptin(item, NOW)).toMatch(explanation);
     });
   });
+
+  describe('rejected opt-ins', () => {
+    const rejected = (receivedAtMs: number, reason: string) => ({
+      pk: 'REJECTED#LOGIN#abc',
+      sk: `OPTIN#${receivedAtMs}`,
+      type: 'rejected_optin',
+      status: 'rejected',
+      statusReason: reason,
+      loginId: ' padded ',
+      pageId: '111',
+      receivedAt: iso(receivedAtMs),
+      rejectedAt: iso(receivedAtMs + 100),
+      itemSha256: 'f'.repeat(64),
+      itemBytes: 120,
+      itemExcerpt: '{"optin":{"login_id":" padded "}}',
+    });
+    const only = buildInspectView({
+      query: { kind: 'login', id: ' padded ' },
+      identity: [],
+      items: [],
+      outbound: [],
+      rejected: [
+        rejected(NOW - 2 * HOUR, 'timestamp: must be a number of epoch milliseconds'),
+        rejected(NOW - HOUR, 'optin.login_id: must not contain whitespace'),
+      ],
+      nowMs: NOW,
+    });
+
+    it('lists them newest first with the reason, hash and size', () => {
+      expect(only.rejected.map((r) => [r.reason, r.itemBytes])).toEqual([
+        ['optin.login_id: must not contain whitespace', 120],
+        ['timestamp: must be a number of epoch milliseconds', 120],
+      ]);
+      expect(only.rejected[0]).toMatchObject({ loginId: ' padded ', pageId: '111' });
+    });
+
+    it('renders a login_id known only from rejected opt-ins without the person sections', () => {
+      const text = renderInspect(only, NOW);
+
+      expect(text).toContain('login_id  padded   found only as a rejected opt-in');
+      expect(text).toMatch(/Rejected opt-ins \(broke the input contract; never sent\)/);
+      expect(text).toMatch(/1 h ago +111 +ffffffffffff… 120 bytes +optin\.login_id: must not/);
+      expect(text).not.toContain('Suppressions');
+    });
+
+    it('adds them to the story of a person found otherwise', () => {
+      const withRejected = buildInspectView({
+        query: { kind: 'psid', id: PSID },
+        identity: [{ kind: 'psid', id: PSID }],
+        items,
+        outbound,
+        rejected: [rejected(NOW - HOUR, 'timestamp: is more than 5 minutes in the future')],
+        nowMs: NOW,
+      });
+
+      expect(renderInspect(withRejected, NOW)).toMatch(
+        /Rejected opt-ins[^\n]*\n.*\n.*timestamp: is more than 5 minutes in the future/,
+      );
+      expect(view.rejected).toEqual([]);
+    });
+  });
 });

@@ -36,6 +36,15 @@ describe('cli/commands/redrive', () => {
       expect(followup).toEqual({ messageId: 'c', kind: 'followup', followupId: 'msg_1' });
     });
 
+    it('tells a rejected opt-in from an opt-in to send', () => {
+      const rejected = describeMessage({
+        MessageId: 'r',
+        Body: JSON.stringify({ v: 1, kind: 'rejected_optin', reason: 'x', loginId: 'L' }),
+      });
+
+      expect(rejected).toEqual({ messageId: 'r', kind: 'rejected_optin', loginId: 'L' });
+    });
+
     it('calls a body that is not a job unreadable', () => {
       expect(describeMessage({ MessageId: 'd', Body: 'not json' }).kind).toBe('unreadable');
       expect(describeMessage({ MessageId: 'e', Body: '"text"' }).kind).toBe('unreadable');
@@ -54,7 +63,7 @@ describe('cli/commands/redrive', () => {
           count: 2,
           failed: 0,
           skipped: 0,
-          kinds: { optin: 1, event: 0, followup: 1, unreadable: 0 },
+          kinds: { optin: 1, event: 0, followup: 1, unreadable: 0, rejected_optin: 0 },
           messages: [
             { messageId: 'a', kind: 'optin', loginId: 'L', pageId: '111' },
             { messageId: 'c', kind: 'followup', followupId: 'msg_1' },

@@ -55,6 +55,7 @@ describe('cli/commands/stats', () => {
         page_locked: 0,
         failed: 0,
         unknown: 0,
+        rejected: 0,
       });
       expect(stats.byPage.map((p) => [p.pageId, p.total, p.byStatus.sent])).toEqual([
         ['111', 3, 2],

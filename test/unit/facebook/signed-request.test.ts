@@ -5,10 +5,15 @@ import { loginIdFor } from '../../../shared/login-connect/login-id';
 const PYTHON_SIGNED =
   's_mPKvDV5mokZZGwpIMOX-eEcfxrmHy6bTwztMNsYH4.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsImlzc3VlZF9hdCI6MTc5NTAwMDAwMCwidXNlcl9pZCI6IjQyNDIifQ';
 
+/** PYTHON_SIGNED's issued_at (epoch seconds), plus a minute. */
+const ISSUED_MS = 1_795_000_000_000;
+const NOW = ISSUED_MS + 60_000;
+const nowS = Math.floor(NOW / 1000);
+
 describe('facebook/signed-request', () => {
   describe('parseSignedRequest()', () => {
     it('verifies a request signed elsewhere and reads the user id', () => {
-      expect(parseSignedRequest(PYTHON_SIGNED, 'app-secret-xyz')).toMatchObject({
+      expect(parseSignedRequest(PYTHON_SIGNED, 'app-secret-xyz', NOW)).toMatchObject({
         ok: true,
         userId: '4242',
         payload: { issued_at: 1_795_000_000 },
@@ -16,9 +21,9 @@ describe('facebook/signed-request', () => {
     });
 
     it('verifies over the payload as received, not a re-encoding of it', () => {
-      const signed = signRequest({ algorithm: 'HMAC-SHA256', user_id: 77 }, 's');
+      const signed = signRequest({ algorithm: 'HMAC-SHA256', issued_at: nowS, user_id: 77 }, 's');
 
-      expect(parseSignedRequest(signed, 's')).toMatchObject({ ok: true, userId: '77' });
+      expect(parseSignedRequest(signed, 's', NOW)).toMatchObject({ ok: true, userId: '77' });
     });
 
     it.each([
@@ -32,14 +37,44 @@ describe('facebook/signed-request', () => {
       ['no dot', 'abc', 'app-secret-xyz', 'not <signature>.<payload>'],
       [
         'another algorithm',
-        signRequest({ algorithm: 'HMAC-SHA1', user_id: '1' }, 'k'),
+        signRequest({ algorithm: 'HMAC-SHA1', issued_at: nowS, user_id: '1' }, 'k'),
         'k',
         'unexpected algorithm HMAC-SHA1',
       ],
-      ['no user id', signRequest({ algorithm: 'HMAC-SHA256' }, 'k'), 'k', 'no user_id'],
+      ['no algorithm', signRequest({ issued_at: nowS, user_id: '1' }, 'k'), 'k', 'no algorithm'],
+      [
+        'no issued_at',
+        signRequest({ algorithm: 'HMAC-SHA256', user_id: '1' }, 'k'),
+        'k',
+        'no issued_at',
+      ],
+      [
+        'a request issued 61 minutes ago (a replay)',
+        signRequest({ algorithm: 'HMAC-SHA256', issued_at: nowS - 3_660, user_id: '1' }, 'k'),
+        'k',
+        'issued_at is more than an hour old',
+      ],
+      [
+        'a request issued an hour ahead',
+        signRequest({ algorithm: 'HMAC-SHA256', issued_at: nowS + 3_600, user_id: '1' }, 'k'),
+        'k',
+        'issued_at is in the future',
+      ],
+      [
+        'a user id beyond 2^53',
+        signRequest({ algorithm: 'HMAC-SHA256', issued_at: nowS, user_id: 2 ** 53 + 2 }, 'k'),
+        'k',
+        'no user_id',
+      ],
+      [
+        'no user id',
+        signRequest({ algorithm: 'HMAC-SHA256', issued_at: nowS }, 'k'),
+        'k',
+        'no user_id',
+      ],
       ['an empty app secret', PYTHON_SIGNED, '', 'no app secret configured'],
     ])('refuses %s', (_name, signed, secret, reason) => {
-      expect(parseSignedRequest(signed, secret)).toEqual({ ok: false, reason });
+      expect(parseSignedRequest(signed, secret, NOW)).toEqual({ ok: false, reason });
     });
   });
 });

@@ -144,6 +144,68 @@ describe('functions/webhook', () => {
       expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     });
 
+    it('answers 400 to a signed body that is JSON but not an object, 10,000 deep', async () => {
+      const raw = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+
+      const response = await handler(signedPost(raw), lambdaContext());
+
+      expect(response).toMatchObject({ statusCode: 400, body: 'body is not a JSON object' });
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    });
+
+    it.each([
+      ['the whole body', `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`],
+      [
+        'messaging',
+        `{"object":"page","entry":[{"id":"1","messaging":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`,
+      ],
+      [
+        'login_id',
+        `{"object":"page","entry":[{"id":"1","messaging":[{"recipient":{"id":"1"},"timestamp":1,"optin":{"login_id":${'['.repeat(10_000)}${']'.repeat(10_000)}}}]}]}`,
+      ],
+    ])('answers 200 to a body nested 10,000 deep as %s, and queues it bounded', async (_n, raw) => {
+      const response = await handler(signedPost(raw), lambdaContext());
+
+      expect(response.statusCode).toBe(200);
+      const [job] = enqueued();
+      expect(job.kind === 'rejected_optin' ? job.item : job.payload).toMatchObject({
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
+    });
+
+    it('refuses a body over 4 MiB with 413 before reading it, and queues nothing', async () => {
+      const raw = JSON.stringify({ object: 'page', entry: [], pad: 'x'.repeat(4 * 1024 * 1024) });
+
+      const response = await handler(signedPost(raw), lambdaContext());
+
+      expect(response.statusCode).toBe(413);
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    });
+
+    it('reads a body that starts with a UTF-8 byte order mark', async () => {
+      const raw = `\uFEFF${JSON.stringify(webhookBody([{ messaging: [optinItem({ loginId: 'BOM' })] }]))}`;
+
+      expect((await handler(signedPost(raw), lambdaContext())).statusCode).toBe(200);
+      expect(enqueued()).toMatchObject([{ kind: 'optin', loginId: 'BOM' }]);
+    });
+
+    it('answers 200 to an opt-in that breaks the contract and queues it as rejected, not to send', async () => {
+      const body = JSON.stringify(
+        webhookBody([{ messaging: [{ ...optinItem({ loginId: 'L' }), timestamp: 0 }] }]),
+      );
+
+      const response = await handler(signedPost(body), lambdaContext());
+
+      expect(response.statusCode).toBe(200);
+      expect(enqueued()).toMatchObject([
+        {
+          kind: 'rejected_optin',
+          loginId: 'L',
+          reason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
+        },
+      ]);
+    });
+
     it('answers 200 to events it does not handle yet, and queues them', async () => {
       const body = JSON.stringify({
         object: 'page',

@@ -65,6 +65,29 @@ describe('graph/send-api', () => {
       });
     });
 
+    it('redacts the token and the App Secret when Graph echoes them in its message', async () => {
+      graph.answer({
+        status: 400,
+        body: graphError(
+          190,
+          undefined,
+          `Malformed access token ${TOKEN}. Proof computed with ${SECRET}-xyz; app token 123456789|abcdefghijkl`,
+        ),
+      });
+      const send = sendApiClient({ baseUrl: graph.url, version: 'v25.0', timeoutMs: 2000 });
+
+      const outcome = await send({ accessToken: TOKEN, appSecret: `${SECRET}-xyz`, body });
+
+      expect(outcome).toMatchObject({
+        ok: false,
+        failure: {
+          code: 190,
+          message:
+            'Malformed access token [redacted]. Proof computed with [redacted]; app token 123456789|[redacted]',
+        },
+      });
+    });
+
     it('reports an HTTP error with a non-JSON body by its status', async () => {
       graph.answer({ status: 502, body: '<html>Bad gateway</html>' });
       const send = sendApiClient({ baseUrl: graph.url, version: 'v25.0', timeoutMs: 2000 });

@@ -62,6 +62,16 @@ describe('login-connect/handle-event', () => {
         priorLoginId({ prior_message: { source: 'checkbox_plugin', identifier: 'U' } }),
       ).toBeUndefined();
     });
+
+    it.each([
+      ['a number', 1e21],
+      ['a padded string', ' L1 '],
+      ['an empty string', ''],
+    ])('ignores an identifier that is %s instead of reading it as another login_id', (_n, id) => {
+      expect(
+        priorLoginId({ prior_message: { source: 'fb_login', identifier: id } }),
+      ).toBeUndefined();
+    });
   });
 
   describe('handleEvent()', () => {
