@@ -4,11 +4,13 @@ import { documentClient, sqsClient } from '../shared/aws/clients';
 import { deferMessage, enqueueJobs } from '../shared/aws/sqs-queue';
 import { loadSenderConfig } from '../shared/config';
 import { sendApiClient } from '../shared/graph/send-api';
+import { PageHealth } from '../shared/login-connect/page-health';
 import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/process-record';
 import { logger, loginIdTag, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
+import { DynamoDbPageStore } from '../shared/store/dynamodb-page-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
 // Written out in full on purpose: esbuild replaces exactly this expression with the templates
@@ -28,9 +30,12 @@ const deps: ProcessDeps = {
   leaseMs: config.leaseMs,
   unknownOutcome: config.unknownOutcome,
   followupOptions: config.followupOptions,
+  // Per container: each Page's state is read at most once per PAGE_STATE_CACHE_SECONDS.
+  pages: new PageHealth(new DynamoDbPageStore(doc, config.tableName), config.pageHealth),
   handOver: async (job) => {
     await enqueueJobs(sqs, config.queueUrl, [job]);
   },
+  enqueue: (jobs) => enqueueJobs(sqs, config.queueUrl, jobs),
   now: Date.now,
   defer: (receiptHandle, seconds) => deferMessage(sqs, config.queueUrl, receiptHandle, seconds),
   log: logger,

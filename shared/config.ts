@@ -2,6 +2,7 @@ import { boolFromEnv, ENV, type Env, intFromEnv, requireEnv, stringFromEnv } fro
 import type { GraphConfig } from './graph/send-api';
 import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
 import type { FollowupOptions } from './login-connect/followup-policy';
+import type { PageHealthOptions } from './login-connect/page-state';
 import type { RetryPolicy } from './login-connect/retry';
 import { UNKNOWN_OUTCOME_POLICIES, type UnknownOutcomePolicy } from './login-connect/send-errors';
 import type { Retention } from './store/dynamodb-optin-store';
@@ -16,6 +17,7 @@ export interface SenderConfig {
   followupOptions: FollowupOptions;
   retention: Retention;
   firstMessages: FirstMessages;
+  pageHealth: PageHealthOptions;
 }
 
 /**
@@ -32,24 +34,47 @@ export function loadSenderConfig(env: Env, firstMessagesJson: string | undefined
   } catch (error) {
     throw new Error(`${ENV.firstMessages} is not JSON: ${(error as Error).message}`);
   }
+  const leaseMs = intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000;
   return {
     tableName: requireEnv(env, ENV.tableName),
     queueUrl: requireEnv(env, ENV.queueUrl),
-    graph: {
-      baseUrl: stringFromEnv(env, ENV.graphApiUrl, 'https://graph.facebook.com'),
-      version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
-      timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
-    },
+    graph: graphConfigFromEnv(env),
     retryPolicy: {
       baseSeconds: intFromEnv(env, ENV.sendRetryBaseSeconds, 30),
       maxSeconds: intFromEnv(env, ENV.sendRetryMaxSeconds, 900),
     },
-    leaseMs: intFromEnv(env, ENV.sendLeaseSeconds, 35) * 1000,
+    leaseMs,
     unknownOutcome: unknownOutcomeFromEnv(env),
     followupOptions: followupOptionsFromEnv(env),
     retention: retentionFromEnv(env),
     firstMessages: parseFirstMessages(templates, ENV.firstMessages),
+    pageHealth: {
+      ...pageBackoffFromEnv(env),
+      cacheMs: intFromEnv(env, ENV.pageStateCacheSeconds, 5) * 1000,
+      // A probe is one send attempt: it holds its right as long as a claim holds its lease.
+      probeLeaseMs: leaseMs,
+    },
   };
+}
+
+/** Where and how the functions reach Graph. */
+export function graphConfigFromEnv(env: Env): GraphConfig {
+  return {
+    baseUrl: stringFromEnv(env, ENV.graphApiUrl, 'https://graph.facebook.com'),
+    version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
+    timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
+  };
+}
+
+/** A paused Page's back-off (the stack settings `pageBackoffBaseSeconds` / `…MaxSeconds`). */
+export function pageBackoffFromEnv(env: Env): { backoffBaseMs: number; backoffMaxMs: number } {
+  const base = intFromEnv(env, ENV.pageBackoffBaseSeconds, 60);
+  const max = intFromEnv(env, ENV.pageBackoffMaxSeconds, 3600);
+  if (base < 1 || max < base)
+    throw new Error(
+      `Environment variables ${ENV.pageBackoffBaseSeconds} (${base}) and ${ENV.pageBackoffMaxSeconds} (${max}) must be 1 <= base <= max`,
+    );
+  return { backoffBaseMs: base * 1000, backoffMaxMs: max * 1000 };
 }
 
 /** What follow-ups may do beyond the defaults: read by the sender and the API alike. */

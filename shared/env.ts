@@ -30,6 +30,15 @@ export const ENV = {
   firstMessages: 'FIRST_MESSAGES_JSON',
   /** How long past its lease or retry time an opt-in may sit before the sweeper takes it up. */
   sweepGraceSeconds: 'SWEEP_GRACE_SECONDS',
+  /** A paused Page's first back-off, doubling with each pause in a row, up to the max. */
+  pageBackoffBaseSeconds: 'PAGE_BACKOFF_BASE_SECONDS',
+  pageBackoffMaxSeconds: 'PAGE_BACKOFF_MAX_SECONDS',
+  /** How long a sender container keeps a Page's state in memory before reading it again. */
+  pageStateCacheSeconds: 'PAGE_STATE_CACHE_SECONDS',
+  /** The watchdog's schedule: it reads the opt-ins of about two intervals back. */
+  pageWatchIntervalSeconds: 'PAGE_WATCH_INTERVAL_SECONDS',
+  /** A Page that received opt-ins and then none for this long raises an alarm. */
+  pageOptinSilenceSeconds: 'PAGE_OPTIN_SILENCE_SECONDS',
 } as const;
 
 export type Env = Record<string, string | undefined>;

@@ -55,6 +55,23 @@ export const SettingsSchema = z
       .prefault({}),
     /** How often the sweeper looks for opt-ins nothing is working on. */
     sweepIntervalMinutes: z.int().min(1).max(60).default(5),
+    /**
+     * A Page whose sends fail for reasons of its own (restricted, token invalid, rate limited
+     * without a usage header saying how long) pauses this long first, doubling with each pause
+     * in a row; its opt-ins wait without spending attempts.
+     */
+    pageBackoffBaseSeconds: z.int().min(1).max(3600).default(60),
+    /** The longest pause between two probes of a paused Page. */
+    pageBackoffMaxSeconds: z.int().min(1).max(43_200).default(3600),
+    /** The Page watchdog: each Page's webhook subscription, and opt-ins that stopped coming. */
+    pageWatch: z
+      .strictObject({
+        /** How often it runs (each run asks Graph once per Page). */
+        intervalMinutes: z.int().min(1).max(60).default(15),
+        /** A Page that received opt-ins and then none for this long raises `PageOptinsSilent`. */
+        optinSilenceHours: z.int().min(1).max(720).default(24),
+      })
+      .prefault({}),
     /** How long the functions cache the secret; a rotated token is picked up within this. */
     secretsMaxAgeSeconds: z.int().min(0).max(3600).default(300),
     /** HTTP API throttling on the webhook route. */
@@ -104,6 +121,10 @@ export const SettingsSchema = z
   .refine((s) => s.sendRetryBaseSeconds <= s.sendRetryMaxSeconds, {
     error: 'must not be larger than sendRetryMaxSeconds',
     path: ['sendRetryBaseSeconds'],
+  })
+  .refine((s) => s.pageBackoffBaseSeconds <= s.pageBackoffMaxSeconds, {
+    error: 'must not be larger than pageBackoffMaxSeconds',
+    path: ['pageBackoffBaseSeconds'],
   })
   .refine(
     (s) =>

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { SendFailure } from '../login-connect/send-errors';
 import { redactSecrets } from '../redact';
+import { type GraphUsage, parseUsageHeaders } from './usage';
 
 /** Where and how to reach the Graph API. */
 export interface GraphConfig {
@@ -20,9 +21,10 @@ export interface SendApiBody {
   tag?: string;
 }
 
+/** `usage`: what Graph's usage headers said on the answer, when it sent them. */
 export type SendOutcome =
-  | { ok: true; httpStatus: number; messageId?: string; recipientId?: string }
-  | { ok: false; failure: SendFailure };
+  | { ok: true; httpStatus: number; messageId?: string; recipientId?: string; usage?: GraphUsage }
+  | { ok: false; failure: SendFailure; usage?: GraphUsage };
 
 export type SendMessage = (input: {
   accessToken: string;
@@ -75,12 +77,14 @@ export function sendApiClient(config: GraphConfig, fetchImpl: typeof fetch = fet
 
 /** `known`: the secrets of this call, never to appear in an error message (Graph echoes tokens). */
 async function readResponse(response: Response, known: string[]): Promise<SendOutcome> {
+  const parsed = parseUsageHeaders((name) => response.headers.get(name));
+  const usage = parsed ? { usage: parsed } : {};
   let text: string;
   try {
     text = await response.text();
   } catch (error) {
     // Graph answered 2xx and the body was lost on the way: the message went out, its id is unknown.
-    if (response.ok) return { ok: true, httpStatus: response.status };
+    if (response.ok) return { ok: true, httpStatus: response.status, ...usage };
     return {
       ok: false,
       failure: {
@@ -88,6 +92,7 @@ async function readResponse(response: Response, known: string[]): Promise<SendOu
         httpStatus: response.status,
         message: redactSecrets(networkMessage(error), known),
       },
+      ...usage,
     };
   }
   let json: Record<string, unknown> | undefined;
@@ -103,6 +108,7 @@ async function readResponse(response: Response, known: string[]): Promise<SendOu
       httpStatus: response.status,
       ...(typeof json?.message_id === 'string' ? { messageId: json.message_id } : {}),
       ...(typeof json?.recipient_id === 'string' ? { recipientId: json.recipient_id } : {}),
+      ...usage,
     };
   }
   const error = (json?.error ?? {}) as Record<string, unknown>;
@@ -123,6 +129,7 @@ async function readResponse(response: Response, known: string[]): Promise<SendOu
           ? redactSecrets(error.message, known).slice(0, 500)
           : `HTTP ${response.status}`,
     },
+    ...usage,
   };
 }
 

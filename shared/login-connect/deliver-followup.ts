@@ -4,11 +4,19 @@ import type { AppSecrets } from '../secrets';
 import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/message-store';
 import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
-import type { UnknownOutcome } from './deliver';
+import type { JobContext, UnknownOutcome } from './deliver';
 import { checkFollowup, type FollowupOptions } from './followup-policy';
+import type { PageEvent, PageHealth } from './page-health';
+import { deferSeconds, type PageGate } from './page-state';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
-import { classifySendFailure, outcomeUnknown, type UnknownOutcomePolicy } from './send-errors';
+import {
+  classifySendFailure,
+  outcomeUnknown,
+  type PagePauseReason,
+  pageProblem,
+  type UnknownOutcomePolicy,
+} from './send-errors';
 import { FIRST_MESSAGE_WINDOW_MS } from './window';
 
 export interface FollowupDeps extends RecordSendDeps {
@@ -20,6 +28,8 @@ export interface FollowupDeps extends RecordSendDeps {
   leaseMs: number;
   unknownOutcome: UnknownOutcomePolicy;
   followupOptions: FollowupOptions;
+  /** Each Page's health (see `DeliverDeps.pages`). */
+  pages?: PageHealth;
 }
 
 export type FollowupResult =
@@ -29,6 +39,7 @@ export type FollowupResult =
       record: RecordResult;
       recordTries: number;
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
     }
   | {
       result: 'ended';
@@ -36,6 +47,7 @@ export type FollowupResult =
       reason: string;
       failure?: AttemptError;
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
     }
   | { result: 'skipped'; reason: string }
   | {
@@ -44,6 +56,9 @@ export type FollowupResult =
       reason: string;
       failure?: AttemptError;
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
+      /** Set when the message waits for its paused Page, without an attempt. */
+      pagePaused?: PagePauseReason;
     };
 
 /**
@@ -53,6 +68,7 @@ export type FollowupResult =
 export async function deliverFollowup(
   job: FollowupJob,
   deps: FollowupDeps,
+  context: JobContext = {},
 ): Promise<FollowupResult> {
   const now = deps.now();
   const claimed = await deps.messages.claim(job.id, now, deps.leaseMs, {
@@ -74,7 +90,7 @@ export async function deliverFollowup(
       reason: 'busy',
     };
 
-  const result = await attempt(claimed.claim, deps, now);
+  const result = await attempt(claimed.claim, deps, now, context);
   return claimed.takeover && result.unknownOutcome === undefined
     ? { ...result, unknownOutcome: 'lease_expired' }
     : result;
@@ -84,6 +100,7 @@ async function attempt(
   claim: MessageClaim,
   deps: FollowupDeps,
   now: number,
+  context: JobContext,
 ): Promise<Exclude<FollowupResult, { result: 'skipped' }>> {
   const message = claim.message;
   const decision = checkFollowup(
@@ -106,6 +123,30 @@ async function attempt(
   if (accessToken === undefined) {
     await deps.messages.finish(claim, { status: 'failed', reason: 'page_not_configured' }, now);
     return { result: 'ended', status: 'failed', reason: 'page_not_configured' };
+  }
+  // A follow-up is retried for a day at most; the rules are checked again each time.
+  const giveUpAtMs = Date.parse(message.createdAt) + FIRST_MESSAGE_WINDOW_MS;
+
+  // A paused Page's messages wait, their claim given back without counting an attempt.
+  const gate: PageGate = deps.pages
+    ? await deps.pages.gate(decision.pageId, accessToken, now)
+    : { kind: 'open' };
+  if (gate.kind === 'paused' && deps.pages) {
+    const delaySeconds = deferSeconds({
+      untilMs: gate.untilMs,
+      nowMs: now,
+      receiveCount: context.receiveCount ?? 1,
+      windowEndsAtMs: giveUpAtMs,
+      options: deps.pages.options,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    await deps.messages.deferClaim(claim, now + delaySeconds * 1000, now);
+    return {
+      result: 'retry',
+      delaySeconds,
+      reason: `page_paused:${gate.reason}`,
+      pagePaused: gate.reason,
+    };
   }
 
   const outcome = await deps.send({
@@ -140,41 +181,60 @@ async function attempt(
       claim.leaseUntilMs,
       deps,
     );
+    const page = await deps.pages?.afterAttempt({
+      pageId: decision.pageId,
+      accessToken,
+      gate,
+      outcome,
+      nowMs: deps.now(),
+    });
     return {
       result: 'sent',
       ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
       record: recorded.result,
       recordTries: recorded.tries,
+      ...(page ? { page } : {}),
     };
   }
 
   const kind = classifySendFailure(outcome.failure);
   const failure: AttemptError = { ...outcome.failure, kind, attempt: claim.message.attempts };
+  const page = await deps.pages?.afterAttempt({
+    pageId: decision.pageId,
+    accessToken,
+    gate,
+    outcome,
+    nowMs: after,
+  });
+  const pageEvent = page ? { page } : {};
   if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
     const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
     await deps.messages.finish(claim, { ...end, error: failure }, after);
-    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer' };
+    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
   }
   const unknown = outcomeUnknown(outcome.failure)
     ? { unknownOutcome: 'send_api_no_answer' as const }
     : {};
-  if (kind === 'transient') {
-    // A follow-up is worth retrying for a day at most; the rules are checked again each time.
+  // The Page's own failures (restricted, token invalid, rate limited) are retried, never ended.
+  const problem = pageProblem(outcome.failure);
+  if (kind === 'transient' || problem !== undefined) {
     const plan = planRetry({
       attempt: failure.attempt,
       nowMs: after,
-      windowEndsAtMs: Date.parse(message.createdAt) + FIRST_MESSAGE_WINDOW_MS,
+      windowEndsAtMs: giveUpAtMs,
       policy: deps.retryPolicy,
       ...(deps.random ? { random: deps.random } : {}),
+      ...(page?.event === 'paused' ? { notBeforeMs: page.untilMs } : {}),
     });
     if (plan.retry) {
       await deps.messages.markRetry(claim, failure, plan.retryAtMs, after);
       return {
         result: 'retry',
         delaySeconds: plan.delaySeconds,
-        reason: 'transient_send_error',
+        reason: problem ?? 'transient_send_error',
         failure,
         ...unknown,
+        ...pageEvent,
       };
     }
     await deps.messages.finish(
@@ -182,7 +242,14 @@ async function attempt(
       { status: 'expired', reason: 'gave_up_retrying', error: failure },
       after,
     );
-    return { result: 'ended', status: 'expired', reason: 'gave_up_retrying', failure, ...unknown };
+    return {
+      result: 'ended',
+      status: 'expired',
+      reason: 'gave_up_retrying',
+      failure,
+      ...unknown,
+      ...pageEvent,
+    };
   }
   if (kind === 'opted_out') {
     await deps.messages.finish(
@@ -204,14 +271,15 @@ async function attempt(
       },
       after,
     );
-    return { result: 'ended', status: 'opted_out', reason: 'send_api_not_receiving', failure };
+    return {
+      result: 'ended',
+      status: 'opted_out',
+      reason: 'send_api_not_receiving',
+      failure,
+      ...pageEvent,
+    };
   }
-  const reason =
-    kind === 'window_closed'
-      ? 'send_api_window_closed'
-      : kind === 'token_invalid'
-        ? 'page_token_invalid'
-        : 'send_api_rejected';
+  const reason = kind === 'window_closed' ? 'send_api_window_closed' : 'send_api_rejected';
   await deps.messages.finish(claim, { status: 'failed', reason, error: failure }, after);
-  return { result: 'ended', status: 'failed', reason, failure };
+  return { result: 'ended', status: 'failed', reason, failure, ...pageEvent };
 }

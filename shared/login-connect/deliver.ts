@@ -10,12 +10,16 @@ import type {
   TerminalStatus,
 } from '../store/optin-store';
 import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
+import type { PageEvent, PageHealth } from './page-health';
+import { deferSeconds, type PageGate } from './page-state';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
 import {
   classifySendFailure,
   type FailureKind,
   outcomeUnknown,
+  type PagePauseReason,
+  pageProblem,
   type SendFailure,
   type UnknownOutcomePolicy,
 } from './send-errors';
@@ -32,6 +36,17 @@ export interface DeliverDeps extends RecordSendDeps {
   leaseMs: number;
   /** What an attempt whose outcome is unknown leads to (see `UnknownOutcomePolicy`). */
   unknownOutcome: UnknownOutcomePolicy;
+  /**
+   * Each Page's health. With it, a paused Page's jobs wait (queue visibility) without an attempt,
+   * and failures that are the Page's pause it; without it, those failures are simply retried.
+   */
+  pages?: PageHealth;
+}
+
+/** What the queue says of the job being processed. */
+export interface JobContext {
+  /** How many times SQS handed this message out, this time included. */
+  receiveCount?: number;
 }
 
 /**
@@ -51,6 +66,7 @@ export type DeliverResult =
       recordTries: number;
       /** Set when this attempt took over one whose outcome was unknown. */
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
     }
   | {
       result: 'ended';
@@ -58,6 +74,7 @@ export type DeliverResult =
       reason: string;
       failure?: AttemptError;
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
     }
   /** Nothing to do: the opt-in had already ended, or the job contradicts the record. */
   | { result: 'skipped'; reason: string; status?: TerminalStatus }
@@ -68,6 +85,9 @@ export type DeliverResult =
       reason: string;
       failure?: AttemptError;
       unknownOutcome?: UnknownOutcome;
+      page?: PageEvent;
+      /** Set when the job waits for its paused Page, without an attempt. */
+      pagePaused?: PagePauseReason;
     };
 
 /** The Send API request for a first message: always to `recipient.login_id`, never tagged. */
@@ -82,15 +102,18 @@ export function firstMessageBody(loginId: string, template: FirstMessageTemplate
   };
 }
 
+/** How a failure ends the opt-in; the Page's own failures (restricted, token) never do. */
 const KIND_TO_END: Record<
-  Exclude<FailureKind, 'transient'>,
+  Exclude<FailureKind, 'transient' | 'page_restricted' | 'token_invalid'>,
   { status: Exclude<TerminalStatus, 'sent'>; reason: string }
 > = {
   window_closed: { status: 'expired', reason: 'send_api_window_closed' },
   opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
-  token_invalid: { status: 'failed', reason: 'page_token_invalid' },
   permanent: { status: 'failed', reason: 'send_api_rejected' },
 };
+
+/** Why an opt-in whose window closed while its Page was paused ended. */
+export const WINDOW_CLOSED_PAGE_PAUSED = 'window_closed_while_page_paused';
 
 /**
  * Delivers the first message of one Login Connect opt-in, under Facebook's rules: only inside
@@ -100,6 +123,7 @@ const KIND_TO_END: Record<
 export async function deliverFirstMessage(
   job: OptinJob,
   deps: DeliverDeps,
+  context: JobContext = {},
 ): Promise<DeliverResult> {
   const secrets = await deps.secrets();
   const optin: OptinRef = {
@@ -113,10 +137,14 @@ export async function deliverFirstMessage(
   const startedAt = deps.now();
 
   if (!isInsideWindow(optin.optinAtMs, startedAt)) {
+    const paused = (await deps.pages?.read(optin.pageId, startedAt))?.pausedReason;
     return settle(
       deps,
       optin,
-      { status: 'expired', reason: 'window_closed_before_first_attempt' },
+      {
+        status: 'expired',
+        reason: paused ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_before_first_attempt',
+      },
       startedAt,
     );
   }
@@ -125,9 +153,17 @@ export async function deliverFirstMessage(
     return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
   }
 
+  // A paused Page's jobs wait without an attempt; one of them probes once the back-off passed.
+  const gate: PageGate = deps.pages
+    ? await deps.pages.gate(optin.pageId, accessToken, startedAt)
+    : { kind: 'open' };
+  if (gate.kind === 'paused') return waitForPage(deps, optin, gate, startedAt, context);
+
   const claimed = await deps.store.claim(optin, startedAt, deps.leaseMs, {
     takeover: deps.unknownOutcome === 'retry',
   });
+  // A probe right no attempt will use goes back at once, for another job to take.
+  if (claimed.outcome !== 'claimed') await deps.pages?.release(optin.pageId, gate, startedAt);
   switch (claimed.outcome) {
     case 'done':
       return { result: 'skipped', reason: 'already_ended', status: claimed.status };
@@ -165,12 +201,55 @@ export async function deliverFirstMessage(
       return { result: 'retry', delaySeconds: 1, reason: 'busy' };
     }
     case 'claimed': {
-      const result = await attempt(deps, optin, claimed.claim, secrets, accessToken);
+      const result = await attempt(deps, optin, claimed.claim, secrets, accessToken, gate);
       return claimed.takeover && result.unknownOutcome === undefined
         ? { ...result, unknownOutcome: 'lease_expired' }
         : result;
     }
   }
+}
+
+/**
+ * A job of a paused Page: hidden in the queue until the Page's next probe (see `deferSeconds`),
+ * without a claim or an attempt. Unless the pause is a short rate limit, the opt-in is also
+ * recorded as waiting (`park`), so an operator sees it `pending` and the sweeper has it if the
+ * queue message is lost.
+ */
+async function waitForPage(
+  deps: DeliverDeps,
+  optin: OptinRef,
+  gate: Extract<PageGate, { kind: 'paused' }>,
+  nowMs: number,
+  context: JobContext,
+): Promise<DeliverResult> {
+  const pages = deps.pages as PageHealth;
+  const delaySeconds = deferSeconds({
+    untilMs: gate.untilMs,
+    nowMs,
+    receiveCount: context.receiveCount ?? 1,
+    windowEndsAtMs: windowEndsAt(optin.optinAtMs),
+    options: pages.options,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  if (gate.reason !== 'rate_limited') {
+    const parked = await deps.store.park(
+      optin,
+      nowMs + delaySeconds * 1000,
+      `page_paused:${gate.reason}`,
+      nowMs,
+    );
+    if (parked.outcome === 'done')
+      return { result: 'skipped', reason: 'already_ended', status: parked.status };
+    if (parked.outcome === 'deleted') return { result: 'skipped', reason: 'person_deleted' };
+    if (parked.outcome === 'conflict')
+      return { result: 'skipped', reason: `record_belongs_to_page_${parked.storedPageId}` };
+  }
+  return {
+    result: 'retry',
+    delaySeconds,
+    reason: `page_paused:${gate.reason}`,
+    pagePaused: gate.reason,
+  };
 }
 
 async function attempt(
@@ -179,6 +258,7 @@ async function attempt(
   claim: Claim,
   secrets: AppSecrets,
   accessToken: string,
+  gate: PageGate,
 ): Promise<Exclude<DeliverResult, { result: 'skipped' }>> {
   const template = templateFor(deps.firstMessages, optin.pageId);
   const outcome = await deps.send({
@@ -209,59 +289,74 @@ async function attempt(
       claim.leaseUntilMs,
       deps,
     );
+    // Only a probe writes here (the Page resumes); an open Page's send writes nothing more.
+    const page = await deps.pages?.afterAttempt({
+      pageId: optin.pageId,
+      accessToken,
+      gate,
+      outcome,
+      nowMs: deps.now(),
+    });
     return {
       result: 'sent',
       ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
       latencyMs: now - optin.optinAtMs,
       record: recorded.result,
       recordTries: recorded.tries,
+      ...(page ? { page } : {}),
     };
   }
 
   const kind = classifySendFailure(outcome.failure);
   const failure = await attemptError(deps, claim, outcome.failure, kind);
+  const page = await deps.pages?.afterAttempt({
+    pageId: optin.pageId,
+    accessToken,
+    gate,
+    outcome,
+    nowMs: now,
+  });
+  const pageEvent = page ? { page } : {};
   if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
     const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
     await deps.store.finish(claim, { ...end, error: failure }, now);
-    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer' };
+    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
   }
   const unknown = outcomeUnknown(outcome.failure)
     ? { unknownOutcome: 'send_api_no_answer' as const }
     : {};
-  if (kind === 'transient') {
+  // The Page's own failures (restricted, token invalid, rate limited) are retried, never ended:
+  // once the Page's back-off has passed, while the window is open.
+  const problem = pageProblem(outcome.failure);
+  if (kind === 'transient' || problem !== undefined) {
     const plan = planRetry({
       attempt: failure.attempt,
       nowMs: now,
       windowEndsAtMs: windowEndsAt(optin.optinAtMs),
       policy: deps.retryPolicy,
       ...(deps.random ? { random: deps.random } : {}),
+      ...(page?.event === 'paused' ? { notBeforeMs: page.untilMs } : {}),
     });
     if (plan.retry) {
       await deps.store.markRetry(claim, failure, plan.retryAtMs, now);
       return {
         result: 'retry',
         delaySeconds: plan.delaySeconds,
-        reason: 'transient_send_error',
+        reason: problem ?? 'transient_send_error',
         failure,
         ...unknown,
+        ...pageEvent,
       };
     }
-    await deps.store.finish(
-      claim,
-      { status: 'expired', reason: 'window_closed_while_retrying', error: failure },
-      now,
-    );
-    return {
-      result: 'ended',
-      status: 'expired',
-      reason: 'window_closed_while_retrying',
-      failure,
-      ...unknown,
-    };
+    const reason =
+      problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_while_retrying';
+    await deps.store.finish(claim, { status: 'expired', reason, error: failure }, now);
+    return { result: 'ended', status: 'expired', reason, failure, ...unknown, ...pageEvent };
   }
-  const end = KIND_TO_END[kind];
+  // Narrowed: the transient and Page kinds returned above.
+  const end = KIND_TO_END[kind as keyof typeof KIND_TO_END];
   await deps.store.finish(claim, { ...end, error: failure, suppress: kind === 'opted_out' }, now);
-  return { result: 'ended', ...end, failure };
+  return { result: 'ended', ...end, failure, ...pageEvent };
 }
 
 async function attemptError(

@@ -1,5 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
-import { type EventJob, type QueueJob, QueueJobSchema, type SentJob } from '../messages';
+import {
+  type EventJob,
+  type OptinJob,
+  type QueueJob,
+  QueueJobSchema,
+  type SentJob,
+} from '../messages';
 import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
@@ -12,8 +18,10 @@ import {
 } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent, priorLoginId } from './handle-event';
+import { type PageEvent, wakePage } from './page-health';
 import { recordRejectedOptin } from './record-rejected-optin';
 import { type RecordResult, SendNotRecordedError } from './record-send';
+import { isRateLimit } from './send-errors';
 import { tombstoneId } from './tombstone';
 
 /** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
@@ -37,6 +45,8 @@ export interface ProcessDeps extends DeliverDeps, FollowupDeps {
   metrics: SenderMetrics;
   /** A log-safe tag for a login_id. */
   tag(loginId: string): string;
+  /** Puts opt-in jobs on the queue (a resumed Page's waiting opt-ins). */
+  enqueue?(jobs: OptinJob[]): Promise<unknown>;
 }
 
 /** Thrown to report a record as failed after its redelivery time was set. */
@@ -75,9 +85,12 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     await recordHandedOver(job.value, record, deps);
     return;
   }
+  const jobContext = { receiveCount: receiveCountOf(record) };
   if (job.value.kind === 'followup') {
-    const result = await loudly(deliverFollowup(job.value, deps), deps);
-    reportFollowup(result, { sqsMessageId: record.messageId, trackingId: job.value.id }, deps);
+    const result = await loudly(deliverFollowup(job.value, deps, jobContext), deps);
+    const context = { sqsMessageId: record.messageId, trackingId: job.value.id };
+    reportFollowup(result, context, deps);
+    if (result.result !== 'skipped') await reportPage(result.page, context, deps);
     if (result.result === 'retry') {
       await deps.defer(record.receiptHandle, result.delaySeconds);
       throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
@@ -90,8 +103,9 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     loginIdTag: deps.tag(job.value.loginId),
     source: job.value.source,
   };
-  const result = await loudly(deliverFirstMessage(job.value, deps), deps);
+  const result = await loudly(deliverFirstMessage(job.value, deps, jobContext), deps);
   report(result, context, deps);
+  if (result.result !== 'skipped') await reportPage(result.page, context, deps);
   if (result.result === 'ended' && result.status === 'opted_out' && result.failure) {
     // Facebook says the person is not receiving: suppress every identifier linked to them too.
     const { code, subcode } = result.failure;
@@ -109,6 +123,90 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   if (result.result === 'retry') {
     await deps.defer(record.receiptHandle, result.delaySeconds);
     throw new RetryLaterError(`retry in ${result.delaySeconds}s: ${result.reason}`);
+  }
+}
+
+/** SQS's count of deliveries of this message, this one included (1 when it does not say). */
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+/**
+ * What an attempt changed about its Page: a pause is logged loudly (restricted and token invalid
+ * at error level, for the operator), a resumption wakes the opt-ins that waited for the Page.
+ */
+async function reportPage(
+  page: PageEvent | undefined,
+  context: Record<string, unknown>,
+  deps: ProcessDeps,
+): Promise<void> {
+  if (page === undefined) return;
+  if (page.writeError !== undefined)
+    deps.log.warn("the Page's state could not be written; its probe will come again", {
+      ...context,
+      pageEvent: page.event,
+      error: page.writeError,
+    });
+  switch (page.event) {
+    case 'paused': {
+      deps.metrics.count('PagePaused', 1, { reason: page.reason });
+      const facts = {
+        ...context,
+        pageId: page.pageId,
+        reason: page.reason,
+        until: new Date(page.untilMs).toISOString(),
+        pauseCount: page.pauseCount,
+        recorded: page.recorded,
+      };
+      if (page.reason === 'token_invalid')
+        deps.log.error(
+          'PAGE TOKEN INVALID: the Page is paused until a new token is in the secret (pages.<PAGE_ID>.accessToken); its opt-ins wait',
+          facts,
+        );
+      else if (page.reason === 'page_restricted')
+        deps.log.error(
+          'PAGE RESTRICTED: Meta restricts this Page from sending (10/1893063); its sends are paused and retried after a back-off',
+          facts,
+        );
+      else deps.log.warn('Page rate-limited: its sends back off', facts);
+      return;
+    }
+    case 'probe_released':
+      deps.log.info('the probe of a paused Page learnt nothing; another job will probe', {
+        ...context,
+        reason: page.reason,
+      });
+      return;
+    case 'resumed': {
+      deps.metrics.count('PageResumed', 1, { reason: page.reason });
+      let woken = 0;
+      if (deps.enqueue) {
+        try {
+          woken = await wakePage(page.pageId, {
+            store: deps.store,
+            enqueue: (jobs) => (deps.enqueue as NonNullable<ProcessDeps['enqueue']>)(jobs),
+            now: deps.now,
+          });
+        } catch (error) {
+          // Each waiting opt-in still comes back on its own deferral.
+          deps.log.warn("the resumed Page's waiting opt-ins could not be queued at once", {
+            ...context,
+            error,
+          });
+        }
+      }
+      deps.log.warn('Page resumed: sends go through it again', {
+        ...context,
+        pageId: page.pageId,
+        reason: page.reason,
+        ...(page.pausedSince !== undefined
+          ? { pausedSince: new Date(page.pausedSince).toISOString() }
+          : {}),
+        optinsWoken: woken,
+      });
+      return;
+    }
   }
 }
 
@@ -354,6 +452,15 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
       });
       return;
     case 'retry':
+      if (result.pagePaused !== undefined) {
+        deps.metrics.count('SendDeferredPagePaused');
+        deps.log.info('waits for its paused Page (no attempt)', {
+          ...context,
+          delaySeconds: result.delaySeconds,
+          reason: result.reason,
+        });
+        return;
+      }
       deps.metrics.count('SendRetryScheduled');
       deps.log.info('will try again', {
         ...context,
@@ -392,6 +499,15 @@ function reportFollowup(
       deps.log.info('follow-up already handled', { ...context, reason: result.reason });
       return;
     case 'retry':
+      if (result.pagePaused !== undefined) {
+        deps.metrics.count('SendDeferredPagePaused');
+        deps.log.info('follow-up waits for its paused Page (no attempt)', {
+          ...context,
+          delaySeconds: result.delaySeconds,
+          reason: result.reason,
+        });
+        return;
+      }
       deps.metrics.count('SendRetryScheduled');
       deps.log.info('follow-up will be tried again', {
         ...context,
@@ -404,11 +520,13 @@ function reportFollowup(
 
 /**
  * A failed Send API call, counted twice: in total (the alarm's error rate; alarms cannot SEARCH
- * across dimensions) and by code (the dashboard's breakdown). An invalid Page token is also
- * counted on its own, for its alarm.
+ * across dimensions) and by code (the dashboard's breakdown). An invalid Page token and a
+ * restricted Page are also counted on their own, for their alarms, and rate limits for the graph.
  */
 function countSendError(failure: AttemptError, deps: ProcessDeps): void {
   if (failure.kind === 'token_invalid') deps.metrics.count('PageTokenInvalid');
+  if (failure.kind === 'page_restricted') deps.metrics.count('PageRestricted');
+  if (isRateLimit(failure)) deps.metrics.count('PageRateLimited');
   deps.metrics.count('SendError');
   deps.metrics.count('SendError', 1, {
     code: String(failure.code ?? failure.network ?? failure.httpStatus ?? 'unknown'),

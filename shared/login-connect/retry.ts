@@ -29,13 +29,15 @@ export function planRetry(args: {
   windowEndsAtMs: number;
   policy: RetryPolicy;
   random?: () => number;
+  /** No earlier than this (a paused Page's next probe). */
+  notBeforeMs?: number;
 }): RetryPlan {
   const { attempt, nowMs, windowEndsAtMs, policy } = args;
   const random = args.random ?? Math.random;
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const ceiling = Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** exponent);
   const delayMs = Math.round((ceiling / 2 + random() * (ceiling / 2)) * 1000);
-  let retryAtMs = nowMs + Math.max(delayMs, 1000);
+  let retryAtMs = Math.max(nowMs + Math.max(delayMs, 1000), args.notBeforeMs ?? 0);
   if (retryAtMs >= windowEndsAtMs - LAST_CHANCE_MARGIN_MS) {
     retryAtMs = windowEndsAtMs - LAST_CHANCE_MARGIN_MS;
     if (retryAtMs - nowMs < 1000) return { retry: false, reason: 'window_closing' };

@@ -9,8 +9,13 @@ export type FailureKind =
   | 'window_closed'
   /** The person is not receiving messages from this Page: `opted_out`, and suppress them. */
   | 'opted_out'
-  /** The Page token is invalid: `failed`, loudly, until an operator replaces it. */
+  /** The Page token is invalid: the Page pauses until an operator replaces it in the secret. */
   | 'token_invalid'
+  /**
+   * 10/1893063 (Messenger changelog, 25 June 2026): the Page is temporarily restricted from
+   * sending. Not the person's fault and not permanent: the Page pauses and its opt-ins wait.
+   */
+  | 'page_restricted'
   /** Anything else: `failed` with the reason. */
   | 'permanent';
 
@@ -62,6 +67,40 @@ export const UNKNOWN_OUTCOME_POLICIES: readonly UnknownOutcomePolicy[] = ['retry
 
 const TRANSIENT_CODES = new Set([1, 2, 4, 17, 32, 613, 1200, 80001, 80006]);
 
+/** 10/1893063: "the Page is temporarily restricted from sending messages" (added 25 June 2026). */
+export const PAGE_RESTRICTED_SUBCODE = 1893063;
+
+/**
+ * Rate limits (reference 7.5): 4 (app), 17 (user), 32 (Pages, user token), 613 (Messenger send
+ * limit), 80001 (Page BUC), 80006 (Messenger BUC), and HTTP 429. Transient, and about the Page (or
+ * the app), not the person: the Page backs off as a whole.
+ */
+const RATE_LIMIT_CODES = new Set([4, 17, 32, 613, 80001, 80006]);
+
+export function isRateLimit(failure: SendFailure): boolean {
+  if (failure.network !== undefined && failure.httpStatus === undefined) return false;
+  return (
+    (failure.code !== undefined && RATE_LIMIT_CODES.has(failure.code)) ||
+    (failure.code === undefined && failure.httpStatus === 429)
+  );
+}
+
+/** Why a whole Page stops sending for a while. */
+export type PagePauseReason = 'page_restricted' | 'token_invalid' | 'rate_limited';
+export const PAGE_PAUSE_REASONS: readonly PagePauseReason[] = [
+  'page_restricted',
+  'token_invalid',
+  'rate_limited',
+];
+
+/** The failures that are the Page's rather than the person's, and pause the Page. */
+export function pageProblem(failure: SendFailure): PagePauseReason | undefined {
+  const kind = classifySendFailure(failure);
+  if (kind === 'page_restricted' || kind === 'token_invalid') return kind;
+  if (kind === 'transient' && isRateLimit(failure)) return 'rate_limited';
+  return undefined;
+}
+
 /** Pairs `code/subcode` that are permanent although the code alone is transient. */
 const PERMANENT_PAIRS = new Set(['2/2018344']);
 
@@ -72,6 +111,7 @@ export function classifySendFailure(failure: SendFailure): FailureKind {
   const { code, subcode, httpStatus } = failure;
   const pair = `${code}/${subcode}`;
   if (code === 10 && subcode === 2018278) return 'window_closed';
+  if (code === 10 && subcode === PAGE_RESTRICTED_SUBCODE) return 'page_restricted';
   if (code === 551 || OPTED_OUT_PAIRS.has(pair)) return 'opted_out';
   if (code === 190) return 'token_invalid';
   if (PERMANENT_PAIRS.has(pair)) return 'permanent';

@@ -346,6 +346,31 @@ export class DynamoDbMessageStore implements MessageStore {
     }
   }
 
+  async deferClaim(claim: MessageClaim, retryAtMs: number, nowMs: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.outbound(claim.id),
+          UpdateExpression:
+            'SET #status = :queued, nextAttemptAt = :retryAt, attempts = attempts - :one, ' +
+            'updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':queued': 'queued',
+            ':retryAt': iso(retryAtMs),
+            ':one': 1,
+            ':now': iso(nowMs),
+            ':owner': claim.owner,
+          },
+        }),
+      );
+    } catch (caught) {
+      if (!isConditionFailed(caught)) throw caught;
+    }
+  }
+
   async finish(
     claim: MessageClaim,
     end: { status: MessageEndStatus; reason: string; error?: AttemptError },

@@ -27,6 +27,7 @@ import {
   type OptinRef,
   type OptinStatus,
   type OptinStore,
+  type ParkResult,
   type RecordOutcome,
   type SentFacts,
   type SettleResult,
@@ -103,6 +104,21 @@ function createIfMissingValues(optin: OptinRef, retention: Retention, expiresFro
   };
 }
 
+/** An opt-in not ended, as the `pending` index holds it. */
+function staleOptinOf(item: Record<string, unknown>): StaleOptin {
+  const sources = item.sources instanceof Set ? [...item.sources] : [];
+  return {
+    loginId: String(item.loginId),
+    pageId: String(item.pageId),
+    optinAtMs: Date.parse(String(item.optinAt)),
+    receivedAtMs: Date.parse(String(item.receivedAt)),
+    source: sources.includes('webhook') ? 'webhook' : 'login',
+    status: item.status as OptinStatus,
+    sweepAt: String(item.sweepAt),
+    windowEndsAtMs: Date.parse(String(item.windowEndsAt)),
+  };
+}
+
 /**
  * The single-table DynamoDB implementation of the Login Connect rules. Per `login_id`, under
  * `LOGIN#<login_id>`: `OPTIN` (the story an operator reads), `LOCK` (the Page the first message
@@ -175,7 +191,7 @@ export class DynamoDbOptinStore implements OptinStore {
                   `SET ${CREATE_IF_MISSING}, #status = :sending, leaseOwner = :owner, leaseUntil = :leaseUntil, ` +
                   'sweepPk = :pendingKey, sweepAt = :leaseUntil, ' +
                   'attempts = if_not_exists(attempts, :zero) + :one, lastAttemptAt = :now, updatedAt = :now ' +
-                  'REMOVE nextAttemptAt ADD sources :sources',
+                  'REMOVE nextAttemptAt, waitingFor ADD sources :sources',
                 ConditionExpression: when.condition,
                 ExpressionAttributeNames: NAMES,
                 ExpressionAttributeValues: {
@@ -652,19 +668,7 @@ export class DynamoDbOptinStore implements OptinStore {
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of page.Items ?? []) {
-        const sources = item.sources instanceof Set ? [...item.sources] : [];
-        found.push({
-          loginId: String(item.loginId),
-          pageId: String(item.pageId),
-          optinAtMs: Date.parse(String(item.optinAt)),
-          receivedAtMs: Date.parse(String(item.receivedAt)),
-          source: sources.includes('webhook') ? 'webhook' : 'login',
-          status: item.status as OptinStatus,
-          sweepAt: String(item.sweepAt),
-          windowEndsAtMs: Date.parse(String(item.windowEndsAt)),
-        });
-      }
+      for (const item of page.Items ?? []) found.push(staleOptinOf(item));
       start = page.LastEvaluatedKey;
     } while (start && found.length < limit);
     return found;
@@ -679,6 +683,120 @@ export class DynamoDbOptinStore implements OptinStore {
           UpdateExpression: 'SET sweepAt = :next',
           ConditionExpression: 'sweepAt = :seen',
           ExpressionAttributeValues: { ':next': iso(nextMs), ':seen': seenSweepAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async park(
+    optin: OptinRef,
+    retryAtMs: number,
+    waitingFor: string,
+    nowMs: number,
+  ): Promise<ParkResult> {
+    const update = {
+      TableName: this.tableName,
+      Key: keys.optin(optin.loginId),
+      UpdateExpression:
+        `SET ${CREATE_IF_MISSING}, #status = if_not_exists(#status, :pending), ` +
+        'attempts = if_not_exists(attempts, :zero), waitingFor = :waitingFor, ' +
+        'sweepPk = :pendingKey, sweepAt = :retryAt, updatedAt = :now ADD sources :sources',
+      // Created only when the person can be checked for a deletion (see `OptinRef.tombstone`).
+      ConditionExpression:
+        optin.tombstone !== undefined
+          ? 'attribute_not_exists(pk) OR (#status = :pending AND pageId = :pageId)'
+          : 'attribute_exists(pk) AND #status = :pending AND pageId = :pageId',
+      ExpressionAttributeNames: NAMES,
+      ExpressionAttributeValues: {
+        ...createIfMissingValues(optin, this.retention, nowMs),
+        ':pending': 'pending',
+        ':zero': 0,
+        ':waitingFor': waitingFor,
+        ':pendingKey': PENDING_KEY,
+        ':retryAt': iso(retryAtMs),
+        ':now': iso(nowMs),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    let old: Record<string, unknown> | undefined;
+    try {
+      if (optin.tombstone === undefined) await this.client.send(new UpdateCommand(update));
+      else
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...this.notDeleted(optin)],
+          }),
+        );
+      return { outcome: 'parked' };
+    } catch (error) {
+      if (isConditionFailed(error)) {
+        old = error.Item ? unmarshall(error.Item as never) : undefined;
+      } else if (isCancelled(error)) {
+        const [optinReason, tombstoneReason] = error.CancellationReasons ?? [];
+        if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
+        if (optinReason?.Code !== 'ConditionalCheckFailed') {
+          if ((error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'))
+            return { outcome: 'busy' };
+          throw error;
+        }
+        old = failedItem(optinReason);
+      } else {
+        throw error;
+      }
+    }
+    if (old === undefined) return { outcome: 'deleted' };
+    if (TERMINAL_STATUSES.has(String(old.status)))
+      return { outcome: 'done', status: old.status as TerminalStatus };
+    if (old.pageId !== optin.pageId)
+      return { outcome: 'conflict', storedPageId: String(old.pageId) };
+    return { outcome: 'busy' };
+  }
+
+  async waitingOn(pageId: string, limit: number): Promise<StaleOptin[]> {
+    const found: StaleOptin[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'pending',
+          KeyConditionExpression: 'sweepPk = :pending',
+          FilterExpression: 'pageId = :pageId AND #status = :pendingStatus',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':pending': PENDING_KEY,
+            ':pageId': pageId,
+            ':pendingStatus': 'pending',
+          },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (found.length < limit) found.push(staleOptinOf(item));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found;
+  }
+
+  async wake(loginId: string, seenSweepAt: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.optin(loginId),
+          UpdateExpression: 'SET sweepAt = :now, updatedAt = :now REMOVE nextAttemptAt, waitingFor',
+          ConditionExpression: 'sweepAt = :seen AND #status = :pending',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':now': iso(nowMs),
+            ':seen': seenSweepAt,
+            ':pending': 'pending',
+          },
         }),
       );
       return true;

@@ -91,6 +91,11 @@ export interface MessageStore {
     retryAtMs: number,
     nowMs: number,
   ): Promise<void>;
+  /**
+   * Gives a claim back without an attempt (its Page is paused): queued again from `retryAtMs`,
+   * the attempt the claim counted taken back. Nothing if the lease was lost meanwhile.
+   */
+  deferClaim(claim: MessageClaim, retryAtMs: number, nowMs: number): Promise<void>;
   finish(
     claim: MessageClaim,
     end: { status: MessageEndStatus; reason: string; error?: AttemptError },

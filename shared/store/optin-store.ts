@@ -81,6 +81,15 @@ export type SettleResult =
   | { outcome: 'done'; status: TerminalStatus }
   | { outcome: 'busy'; untilMs: number };
 
+/** What parking an opt-in of a paused Page found (see `OptinStore.park`). */
+export type ParkResult =
+  | { outcome: 'parked' }
+  /** Someone holds the lease: leave it to them. */
+  | { outcome: 'busy' }
+  | { outcome: 'done'; status: TerminalStatus }
+  | { outcome: 'deleted' }
+  | { outcome: 'conflict'; storedPageId: string };
+
 /**
  * What recording a send found: `recorded` (by this call, or by an earlier try of it whose answer
  * was lost), `already_sent` (another attempt recorded a different send: two messages went out),
@@ -157,6 +166,20 @@ export interface OptinStore {
   stale(beforeMs: number, limit: number): Promise<StaleOptin[]>;
   /** Moves a stale opt-in's next check to `nextMs`, unless someone touched it meanwhile. */
   deferSweep(loginId: string, seenSweepAt: string, nextMs: number): Promise<boolean>;
+  /**
+   * Records that an opt-in waits for its paused Page (`waitingFor`), without an attempt: created
+   * `pending` if missing (only with `optin.tombstone`, and only for a person not deleted since),
+   * and due for the sweeper at `retryAtMs`, so nothing is lost if its queue message is. Never
+   * touches an opt-in that someone holds or that ended.
+   */
+  park(optin: OptinRef, retryAtMs: number, waitingFor: string, nowMs: number): Promise<ParkResult>;
+  /** Up to `limit` opt-ins of this Page that have not ended (the `pending` index). */
+  waitingOn(pageId: string, limit: number): Promise<StaleOptin[]>;
+  /**
+   * Makes a pending opt-in due now (its Page resumed): clears its next attempt time, unless
+   * someone touched it since `seenSweepAt`. True when it did.
+   */
+  wake(loginId: string, seenSweepAt: string, nowMs: number): Promise<boolean>;
   /** Keeps a webhook event this version does not act on. Idempotent. */
   recordEvent(job: EventJob, nowMs: number): Promise<void>;
   /** Keeps a queue message the sender could not read. */

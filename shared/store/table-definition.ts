@@ -23,6 +23,8 @@ export const optinDayKey = (optinAtMs: number) =>
   `OPTINS#${new Date(optinAtMs).toISOString().slice(0, 10)}`;
 /** The single `pending` partition: opt-ins not ended are few at any time. */
 export const PENDING_KEY = 'PENDING';
+/** The partition of the Page states: as few items as there are Pages. */
+export const PAGES_KEY = 'PAGES';
 
 /** How a person is known: per Page (`login_id`, PSID) or per app (ASID). */
 export type PersonKind = 'login' | 'psid' | 'asid';
@@ -73,6 +75,11 @@ export const keys = {
   tombstone: (hash: string) => ({ pk: `TOMBSTONE#${hash}`, sk: 'TOMBSTONE' }),
   /** The status of a data deletion request, by its confirmation code (holds no personal data). */
   deletion: (code: string) => ({ pk: `DELETION#${code}`, sk: 'DELETION' }),
+  /**
+   * The health of one Page (paused or not, why, its probe, what the watchdog saw). All Pages sit
+   * in one partition, so `lcm pages` lists them with one Query; it holds no personal data.
+   */
+  pageState: (pageId: string) => ({ pk: PAGES_KEY, sk: `PAGE#${pageId}` }),
   /** Queue messages the sender could not read: one partition, to list them all. */
   rejected: (sortKey: string) => ({ pk: 'QUEUE#REJECTED', sk: sortKey }),
   /**

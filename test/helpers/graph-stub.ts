@@ -12,6 +12,8 @@ export interface StubAnswer {
   status: number;
   body: unknown;
   delayMs?: number;
+  /** Extra response headers (Graph's usage headers, for one). */
+  headers?: Record<string, string>;
   /** Only for a call to this `recipient.login_id`; otherwise for whichever call comes next. */
   forLoginId?: string;
 }
@@ -67,7 +69,7 @@ export class GraphStub {
           body: { recipient_id: `psid-${this.counter}`, message_id: `m_${this.counter}` },
         };
         const reply = () => {
-          res.writeHead(next.status, { 'content-type': 'application/json' });
+          res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
           res.end(typeof next.body === 'string' ? next.body : JSON.stringify(next.body));
         };
         if (next.delayMs) setTimeout(reply, next.delayMs);

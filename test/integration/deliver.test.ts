@@ -250,7 +250,6 @@ describe('deliverFirstMessage()', () => {
 
     it.each([
       ['10/2018278', graphError(10, 2018278), 'expired', 'send_api_window_closed'],
-      ['190', graphError(190, 463), 'failed', 'page_token_invalid'],
       ['100', graphError(100, undefined, 'Invalid parameter'), 'failed', 'send_api_rejected'],
       ['200/1545041', graphError(200, 1545041), 'opted_out', 'send_api_not_receiving'],
     ])('ends %s as %s', async (_code, body, status, reason) => {

@@ -415,4 +415,96 @@ describe('DynamoDbOptinStore', () => {
       });
     });
   });
+
+  describe('park(), waitingOn() and wake(): opt-ins that wait for their paused Page', () => {
+    const PAUSED_PAGE = '3333333333';
+
+    it('records a new opt-in as pending, waiting, with no attempt, due for the sweeper', async () => {
+      const optin = ref({ pageId: PAUSED_PAGE, tombstone: 'no-such-tombstone' });
+
+      expect(await store.park(optin, T0 + 60_000, 'page_paused:token_invalid', T0 + 1000)).toEqual({
+        outcome: 'parked',
+      });
+      expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+        type: 'optin',
+        status: 'pending',
+        attempts: 0,
+        pageId: PAUSED_PAGE,
+        waitingFor: 'page_paused:token_invalid',
+        sweepPk: 'PENDING',
+        sweepAt: iso(T0 + 60_000),
+        listPk: 'OPTINS#2026-11-21',
+        windowEndsAt: '2026-11-22T09:00:00.000Z',
+      });
+      // Parking is no attempt: the opt-in can be claimed at once, and the claim clears the wait.
+      expect(await store.claim(optin, T0 + 2000, LEASE)).toMatchObject({ outcome: 'claimed' });
+      const claimed = await optinItem(ctx.doc, ctx.tableName, optin.loginId);
+      expect(claimed).toMatchObject({ status: 'sending', attempts: 1 });
+      expect(claimed?.waitingFor).toBeUndefined();
+    });
+
+    it('never creates a record without a tombstone to check, nor for a person deleted since', async () => {
+      const unchecked = ref({ pageId: PAUSED_PAGE });
+      const deleted = ref({ pageId: PAUSED_PAGE, tombstone: 'park-deleted' });
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...keys.tombstone('park-deleted'), type: 'tombstone', deletedAt: iso(T0 + 1) },
+        }),
+      );
+
+      expect(await store.park(unchecked, T0 + 60_000, 'w', T0 + 1000)).toEqual({
+        outcome: 'deleted',
+      });
+      expect(await store.park(deleted, T0 + 60_000, 'w', T0 + 1000)).toEqual({
+        outcome: 'deleted',
+      });
+      expect(await optinItem(ctx.doc, ctx.tableName, unchecked.loginId)).toBeUndefined();
+      expect(await optinItem(ctx.doc, ctx.tableName, deleted.loginId)).toBeUndefined();
+    });
+
+    it('leaves alone an opt-in that someone holds, that ended, or that belongs to another Page', async () => {
+      const held = ref({ pageId: PAUSED_PAGE, tombstone: 'none' });
+      await store.claim(held, T0 + 1000, LEASE);
+      const ended = ref({ pageId: PAUSED_PAGE, tombstone: 'none' });
+      await store.settle(ended, { status: 'opted_out', reason: 'suppressed:stop' }, T0 + 1000);
+      const other = ref({ tombstone: 'none' });
+      await store.claim(other, T0 + 1000, LEASE);
+
+      expect(await store.park(held, T0 + 60_000, 'w', T0 + 2000)).toEqual({ outcome: 'busy' });
+      expect(await store.park(ended, T0 + 60_000, 'w', T0 + 2000)).toEqual({
+        outcome: 'done',
+        status: 'opted_out',
+      });
+      expect(
+        await store.park({ ...other, pageId: PAUSED_PAGE }, T0 + 60_000, 'w', T0 + 2000),
+      ).toEqual({ outcome: 'conflict', storedPageId: PAGE_ID });
+      expect((await optinItem(ctx.doc, ctx.tableName, held.loginId))?.status).toBe('sending');
+    });
+
+    it("lists a Page's waiting opt-ins, and wakes one unless it moved meanwhile", async () => {
+      const page = '4444444444';
+      const a = ref({ pageId: page, tombstone: 'none' });
+      const b = ref({ pageId: page, tombstone: 'none' });
+      await store.park(a, T0 + 60_000, 'w', T0 + 1000);
+      await store.claim(b, T0 + 1000, LEASE);
+      const claim = { loginId: b.loginId, pageId: page, owner: 'x', leaseUntilMs: 0 };
+      const owner = (await optinItem(ctx.doc, ctx.tableName, b.loginId))?.leaseOwner as string;
+      await store.markRetry({ ...claim, owner }, transient, T0 + 600_000, T0 + 2000);
+      await store.claim(ref({ pageId: page, tombstone: 'none' }), T0 + 1000, LEASE);
+
+      const waiting = await store.waitingOn(page, 10);
+
+      expect(waiting.map((w) => w.loginId).sort()).toEqual([a.loginId, b.loginId].sort());
+      const bWaiting = waiting.find((w) => w.loginId === b.loginId) as (typeof waiting)[number];
+      expect(await store.wake(b.loginId, bWaiting.sweepAt, T0 + 3000)).toBe(true);
+      expect(await store.wake(b.loginId, bWaiting.sweepAt, T0 + 3000)).toBe(false);
+      const woken = await optinItem(ctx.doc, ctx.tableName, b.loginId);
+      expect(woken).toMatchObject({ status: 'pending', sweepAt: iso(T0 + 3000) });
+      expect(woken?.nextAttemptAt).toBeUndefined();
+      // Due now: it can be claimed before its old retry time.
+      expect(await store.claim(b, T0 + 4000, LEASE)).toMatchObject({ outcome: 'claimed' });
+      expect(await store.waitingOn(page, 1)).toHaveLength(1);
+    });
+  });
 });

@@ -1,6 +1,9 @@
 import {
   classifySendFailure,
   type FailureKind,
+  isRateLimit,
+  type PagePauseReason,
+  pageProblem,
   type SendFailure,
 } from '../../../shared/login-connect/send-errors';
 
@@ -34,6 +37,7 @@ describe('login-connect/send-errors', () => {
       ['10/2018108 (not receiving)', graph(400, 10, 2018108), 'opted_out'],
       ['190 (invalid token)', graph(400, 190), 'token_invalid'],
       ['190/463 (expired token)', graph(400, 190, 463), 'token_invalid'],
+      ['10/1893063 (Page restricted)', graph(400, 10, 1893063), 'page_restricted'],
       ['2/2018344 (terms not accepted)', graph(400, 2, 2018344), 'permanent'],
       ['100 (invalid parameter)', graph(400, 100), 'permanent'],
       ['10/2018065 (needs permission)', graph(400, 10, 2018065), 'permanent'],
@@ -41,6 +45,34 @@ describe('login-connect/send-errors', () => {
       ['HTTP 400 without a body', graph(400), 'permanent'],
     ])('classifies %s', (_name, failure, kind) => {
       expect(classifySendFailure(failure)).toBe(kind);
+    });
+  });
+
+  describe('pageProblem()', () => {
+    it.each<[string, SendFailure, PagePauseReason | undefined]>([
+      ['10/1893063', graph(400, 10, 1893063), 'page_restricted'],
+      ['190', graph(400, 190, 460), 'token_invalid'],
+      ['code 4', graph(400, 4), 'rate_limited'],
+      ['code 4 / 2018022', graph(400, 4, 2018022), 'rate_limited'],
+      ['code 17', graph(400, 17), 'rate_limited'],
+      ['code 32', graph(400, 32), 'rate_limited'],
+      ['code 613', graph(400, 613), 'rate_limited'],
+      ['code 80001', graph(400, 80001), 'rate_limited'],
+      ['code 80006', graph(400, 80006), 'rate_limited'],
+      ['HTTP 429 without a code', graph(429), 'rate_limited'],
+      ['HTTP 500', graph(500, 2), undefined],
+      ['code 1200 (temporary send failure)', graph(400, 1200), undefined],
+      ['a timeout', { network: 'timeout', message: 't' }, undefined],
+      ['10/2018278 (window)', graph(400, 10, 2018278), undefined],
+      ['551', graph(400, 551), undefined],
+      ['100', graph(400, 100), undefined],
+    ])('%s → %s', (_name, failure, reason) => {
+      expect(pageProblem(failure)).toBe(reason);
+    });
+
+    it('does not take a network failure with a status for a rate limit', () => {
+      expect(isRateLimit({ network: 'error', message: 'reset' })).toBe(false);
+      expect(isRateLimit({ network: 'error', httpStatus: 429, message: 'body lost' })).toBe(true);
     });
   });
 });
