@@ -63,6 +63,7 @@ export class PipelineStack extends Stack {
   readonly senderFn: LcmFunction;
   readonly apiFn: LcmFunction;
   readonly sweeperFn: LcmFunction;
+  readonly pageWatchFn: LcmFunction;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -123,6 +124,8 @@ export class PipelineStack extends Stack {
         [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
         [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
         [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
+        [ENV.pageBackoffBaseSeconds]: String(settings.pageBackoffBaseSeconds),
+        [ENV.pageBackoffMaxSeconds]: String(settings.pageBackoffMaxSeconds),
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
         [ENV.lockRetentionDays]: String(settings.retention.lockDays),
         [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
@@ -165,12 +168,30 @@ export class PipelineStack extends Stack {
       },
     });
 
+    // A function of its own rather than a step of the sweeper: it calls Graph (two calls per
+    // Page) and reads the secret, which the sweeper, the safety net of every opt-in, neither
+    // needs nor should wait on or fail with; and it runs on its own, slower schedule.
+    this.pageWatchFn = new LcmFunction(this, 'PageWatch', {
+      entryName: 'page-watch',
+      description: "Checks each Page's webhook subscription and opt-ins that stopped coming",
+      timeout: Duration.minutes(5),
+      logRemovalPolicy: removalPolicy,
+      environment: {
+        [ENV.graphApiUrl]: settings.graphApiUrl,
+        [ENV.graphApiVersion]: settings.graphApiVersion,
+        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
+        [ENV.pageWatchIntervalSeconds]: String(settings.pageWatch.intervalMinutes * 60),
+        [ENV.pageOptinSilenceSeconds]: String(settings.pageWatch.optinSilenceHours * 3600),
+      },
+    });
+
     // Grants and wiring: each grant comes with the environment variable that points at it.
     this.webhookFn
       .bindQueueProducer(sendQueue.queue)
       .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds);
     this.senderFn
-      .bindTable(table, SENDER_TABLE_ACTIONS)
+      // The pending index: a resumed Page's waiting opt-ins are queued again at once.
+      .bindTable(table, SENDER_TABLE_ACTIONS, ['pending'])
       .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds)
       .bindQueueConsumer(sendQueue.queue, {
         batchSize: settings.senderBatchSize,
@@ -191,6 +212,15 @@ export class PipelineStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
       targets: [new targets.LambdaFunction(this.sweeperFn.fn, { retryAttempts: 2 })],
     });
+    // Page states (Query of their partition, UpdateItem) and recent opt-ins (byOptinDay).
+    this.pageWatchFn
+      .bindTable(table, ['dynamodb:Query', 'dynamodb:UpdateItem'], ['byOptinDay'])
+      .bindSecretReader(metaSecret, settings.secretsMaxAgeSeconds);
+    new events.Rule(this, 'PageWatchSchedule', {
+      description: 'Runs the Page watchdog: webhook subscriptions, silent Pages, paused Pages',
+      schedule: events.Schedule.rate(Duration.minutes(settings.pageWatch.intervalMinutes)),
+      targets: [new targets.LambdaFunction(this.pageWatchFn.fn, { retryAttempts: 2 })],
+    });
     // Opt-in, because a deny that forgets the operator's role would hide the verify token from
     // them (README, Configuring the Facebook app); without it, IAM alone decides, as usual.
     if (settings.secretReaderArns.length > 0) {
@@ -198,6 +228,7 @@ export class PipelineStack extends Stack {
         this.webhookFn.role.roleArn,
         this.senderFn.role.roleArn,
         this.apiFn.role.roleArn,
+        this.pageWatchFn.role.roleArn,
         ...settings.secretReaderArns,
       ]);
     }
@@ -237,6 +268,7 @@ export class PipelineStack extends Stack {
       apiStage: webhookApi.stage,
       table,
       thresholds: settings.alarms,
+      pageWatchInterval: Duration.minutes(settings.pageWatch.intervalMinutes),
     });
 
     // Outputs: what operators and the integration tests read after deploy. The record type makes

@@ -40,7 +40,15 @@ type ServiceMetric =
   | 'OptinOutcomeUnknown'
   | 'SendHandedOver'
   | 'SendNotRecorded'
-  | 'RecordsRejected';
+  | 'RecordsRejected'
+  | 'PageRestricted'
+  | 'PageRateLimited'
+  | 'SendDeferredPagePaused'
+  | 'PagesPaused'
+  | 'PageResubscribed'
+  | 'PageSubscriptionMissing'
+  | 'PageSubscriptionCheckFailed'
+  | 'PageOptinsSilent';
 
 /** `SendError` per `code` (190, 613, 500, timeout...), for graphs: alarms cannot use SEARCH. */
 const SEND_ERRORS_BY_CODE =
@@ -73,6 +81,8 @@ export interface MonitoringProps {
   readonly apiStage: IHttpStage;
   readonly table: dynamodb.ITable;
   readonly thresholds: Settings['alarms'];
+  /** How often the Page watchdog runs: its figures are read over that period. */
+  readonly pageWatchInterval: Duration;
 }
 
 /**
@@ -161,11 +171,70 @@ export class Monitoring extends Construct {
       metric: serviceMetric('PageTokenInvalid'),
       threshold: 1,
       alarmDescription:
-        'The Send API refused a Page access token (error 190: revoked or expired). Every ' +
-        'opt-in of that Page fails until it is replaced. The sender log line "PAGE TOKEN ' +
-        'INVALID" names the Page: put a new token under pages.<PAGE_ID>.accessToken in the ' +
-        'secret (output SecretArn); the functions pick it up within secretsMaxAgeSeconds.',
+        'Graph refused a Page access token (error 190: revoked or expired). The Page is ' +
+        'paused: its opt-ins wait (pending, not failed) while their 24-hour windows run. The ' +
+        'log line "PAGE TOKEN INVALID" names the Page: put a new token under ' +
+        'pages.<PAGE_ID>.accessToken in the secret (output SecretArn). Within ' +
+        'secretsMaxAgeSeconds the sender sees the new token, probes with it, and sends the ' +
+        'waiting opt-ins once each (npx lcm pages shows the Page).',
     });
+    this.addAlarm('PageRestricted', {
+      metric: serviceMetric('PageRestricted'),
+      threshold: 1,
+      alarmDescription:
+        'Meta restricted a Page from sending (error 10/1893063, Messenger changelog 25 June ' +
+        "2026). Not the people's fault: the Page is paused, its opt-ins wait (pending) and one " +
+        'probe retries after a back-off (pageBackoffBaseSeconds, doubling to ' +
+        'pageBackoffMaxSeconds) while their windows are open. The log line "PAGE RESTRICTED" ' +
+        'names the Page; look at the Page Quality tab in Meta Business Suite. npx lcm pages ' +
+        'shows when the next probe goes.',
+    });
+    // The watchdog's figures come once a run, zeros included: read over its interval, and a
+    // period without a run keeps the alarm as it was rather than clearing it.
+    const watchPeriod = props.pageWatchInterval;
+    const watched = (metricName: ServiceMetric, statistic = cloudwatch.Stats.SUM) =>
+      serviceMetric(metricName, { period: watchPeriod, statistic });
+    this.addAlarm(
+      'PagePaused',
+      {
+        metric: watched('PagesPaused', cloudwatch.Stats.MAXIMUM),
+        threshold: 1,
+        alarmDescription:
+          'At its last run the Page watchdog found a Page still paused (restricted, token ' +
+          'invalid, or rate-limited): its opt-ins wait and their windows run out. npx lcm ' +
+          'pages shows each Page, why and since when; the watchdog log line "Page is paused" ' +
+          'names it. See the PageRestricted and PageTokenInvalid alarms for what to do.',
+      },
+      cloudwatch.TreatMissingData.IGNORE,
+    );
+    this.addAlarm(
+      'PageSubscriptionMissing',
+      {
+        metric: watched('PageSubscriptionMissing'),
+        threshold: 1,
+        alarmDescription:
+          "The app is not subscribed to a Page's webhooks with every field we need " +
+          '(messaging_optins first), and the watchdog could not subscribe it again with the ' +
+          "Page token: that Page's opt-ins do not reach us. Facebook unsubscribes apps whose " +
+          'webhooks fail for long. The log line "PAGE NOT SUBSCRIBED" names the Page and the ' +
+          "missing fields: subscribe it in the Page's settings, or give the token " +
+          'pages_manage_metadata (README, Configuring the Facebook app).',
+      },
+      cloudwatch.TreatMissingData.IGNORE,
+    );
+    this.addAlarm(
+      'PageOptinsSilent',
+      {
+        metric: watched('PageOptinsSilent'),
+        threshold: 1,
+        alarmDescription:
+          'A Page that received opt-ins before has received none for longer than ' +
+          'pageWatch.optinSilenceHours. Its webhooks may no longer reach us (subscription, ' +
+          'app mode, Login Connect settings) or its traffic stopped. The log line "NO OPT-INS ' +
+          'FROM PAGE" names it; npx lcm pages shows its last opt-in and subscription check.',
+      },
+      cloudwatch.TreatMissingData.IGNORE,
+    );
     this.addAlarm('SenderErrorRate', {
       metric: senderErrorRate,
       threshold: thresholds.senderErrorRatePercent,
@@ -248,6 +317,16 @@ export class Monitoring extends Construct {
         serviceMetric('SendHandedOver'),
         serviceMetric('RecordsRejected'),
       ]),
+      graph('Pages: pauses, subscriptions, silence', [
+        serviceMetric('PagesPaused', { statistic: cloudwatch.Stats.MAXIMUM, period: watchPeriod }),
+        serviceMetric('PageRestricted'),
+        serviceMetric('PageTokenInvalid'),
+        serviceMetric('PageRateLimited'),
+        serviceMetric('SendDeferredPagePaused'),
+        serviceMetric('PageResubscribed', { period: watchPeriod }),
+        serviceMetric('PageSubscriptionMissing', { period: watchPeriod }),
+        serviceMetric('PageOptinsSilent', { period: watchPeriod }),
+      ]),
       graph('Webhook requests refused', [
         serviceMetric('SignatureRejected'),
         serviceMetric('WebhookBadRequest'),
@@ -314,12 +393,13 @@ export class Monitoring extends Construct {
     props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods' | 'treatMissingData'> & {
       readonly evaluationPeriods?: number;
     },
+    treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
   ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       ...props,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData,
     });
     alarm.addAlarmAction(this.action);
     alarm.addOkAction(this.action);

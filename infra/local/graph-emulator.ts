@@ -9,6 +9,27 @@
  *   POST /{version}/me/messages          Send API; the Page is the one whose token is used.
  *   POST /{version}/{page-id}/messages   Same; page-id must be the token's Page.
  *   GET  /{version}/{user-id}/permissions
+ *   GET  /{version}/{page-id}/subscribed_apps   The app's webhook subscription to the Page:
+ *            { data: [{ category, link, name, id, subscribed_fields }] }, or { data: [] } when the
+ *            app is not subscribed. Needs the Page's own token and appsecret_proof, as sends do.
+ *   POST /{version}/{page-id}/subscribed_apps?subscribed_fields=a,b   Subscribes the app with
+ *            these fields (comma-separated, or a JSON array; query or body), replacing the old
+ *            ones: { success: true }. Unknown fields → 400 code 100. A Page set to refuse (see
+ *            the control API) → 403 code 200 "(#200) Permissions error" (wording UNCONFIRMED:
+ *            a Page token without pages_manage_metadata).
+ *   Every Page of the secret starts subscribed with messaging_optins, messages,
+ *   messaging_postbacks, message_deliveries and message_reads.
+ *
+ * Answers to Page-token calls (sends and subscribed_apps) carry Graph's usage headers:
+ * `X-App-Usage: {"call_count":0,"total_cputime":0,"total_time":0}` and
+ * `X-Business-Use-Case-Usage: {"<page-id>":[{"type":"messenger","call_count":0,…,
+ * "estimated_time_to_regain_access":0}]}`, or what `POST /_emulator/usage` set (percentages;
+ * the estimate in minutes, reference 7.4).
+ *
+ * A revoked token (control API) gets 400 code 190 subcode 460 on every call, before faults. A
+ * restricted Page (control API) gets 400 code 10 subcode 1893063 "(#10) This Page is temporarily
+ * restricted from sending messages." on every send (Messenger changelog, 25 June 2026; wording
+ * UNCONFIRMED), after the queued faults and before the parameter checks.
  *
  * `{version}` is any `vNN.N`. The Page token may come in the JSON body (`access_token`), the query
  * string, a form field, or an `Authorization: Bearer` header; it must be one of the secret
@@ -86,6 +107,9 @@
  *              unavailable    HTTP 400, code 551 "This person isn't available right now."
  *              window_closed  HTTP 400, code 10 subcode 2018278
  *              token_invalid  HTTP 400, code 190 subcode 460 "Error validating access token…"
+ *              page_restricted HTTP 400, code 10 subcode 1893063 (the Page is restricted)
+ *              page_rate_limit HTTP 400, code 80001 "There have been too many calls to this
+ *                             Page account…" (the Page's Business Use Case limit)
  *              slow           delayMs 5000, then normal processing
  *            Without kind, status, error or body, a fault is a server_error.
  *   DELETE /_emulator/faults        → 200 { cleared }
@@ -99,8 +123,28 @@
  *   GET    /_emulator/requests      → 200 every send request, accepted or refused, oldest first:
  *            [{ at, method, path, pageId?, recipient?, messagingType?, tokenIn?, status, outcome,
  *               error?, messageId?, faultId? }]  Tokens and proofs never appear.
+ *   POST   /_emulator/restrictions  { pageId, untilMs? }  → 201 { pageId, untilMs? }
+ *            Meta restricts the Page from sending (until untilMs, epoch ms, or until cleared).
+ *   DELETE /_emulator/restrictions  ?pageId=  → 200 { cleared }  (every Page without pageId)
+ *   POST   /_emulator/revoked-tokens { pageId }  → 201 { pageId, revoked }
+ *            The token the secret holds for the Page now is revoked: every call with it gets
+ *            190/460. A new token put in the secret works (how an operator fixes it).
+ *   DELETE /_emulator/revoked-tokens → 200 { cleared }
+ *   POST   /_emulator/usage         { pageId?, app?, business? }  → 201 the usage headers' values
+ *            app: X-App-Usage ({ call_count, total_cputime, total_time }); business: the
+ *            X-Business-Use-Case-Usage entry of pageId ({ type?, call_count, total_cputime,
+ *            total_time, estimated_time_to_regain_access }). Replaces what was set before.
+ *   DELETE /_emulator/usage         → 200 { cleared }  (back to zeros)
+ *   POST   /_emulator/subscriptions { pageId, fields?, refuseSubscribe? }  → 201 the subscription
+ *            Sets the app's subscription to the Page (fields default: the five above);
+ *            refuseSubscribe: POST subscribed_apps with the Page token is refused.
+ *   POST   /_emulator/subscriptions/drop { pageId, refuseSubscribe? }  → 201 the subscription
+ *            Facebook unsubscribes the app from the Page (as after webhooks failing for long).
  *   GET    /_emulator/state         → 200 { optins, locks, optouts, userMessages, psids, faults,
- *                                            permissions }
+ *                                            permissions, restrictions, revokedTokens, usage,
+ *                                            subscriptions }
+ *            subscriptions lists the Pages set or dropped through the control API; the others
+ *            are subscribed with the default fields.
  *            userMessages: [{ psid, pageId, lastMessageAt, windowClosesAt }];
  *            psids, the PSIDs known per Page: [{ psid, pageId, loginId? }] (loginId when it is a
  *            login_id's linked PSID).
@@ -199,6 +243,8 @@ export const FAULT_KINDS = [
   'unavailable',
   'window_closed',
   'token_invalid',
+  'page_restricted',
+  'page_rate_limit',
   'slow',
 ] as const;
 
@@ -278,6 +324,42 @@ export interface RecordedRequest {
   faultId?: number;
 }
 
+/** Graph's usage numbers, as its headers spell them (percentages; the estimate in minutes). */
+export interface UsageNumbers {
+  type?: string;
+  call_count?: number;
+  total_cputime?: number;
+  total_time?: number;
+  estimated_time_to_regain_access?: number;
+}
+
+export interface UsageInput {
+  pageId?: string | number;
+  app?: UsageNumbers;
+  business?: UsageNumbers;
+}
+
+/** The app's subscription to one Page's webhooks. */
+export interface Subscription {
+  pageId: string;
+  /** Empty: not subscribed. */
+  fields: string[];
+  /** POST subscribed_apps with the Page token is refused (it lacks pages_manage_metadata). */
+  refuseSubscribe: boolean;
+}
+
+export interface SubscriptionInput {
+  pageId: string | number;
+  fields?: string[];
+  refuseSubscribe?: boolean;
+}
+
+export interface Restriction {
+  pageId: string;
+  /** Epoch ms the restriction ends; absent: until cleared. */
+  untilMs?: number;
+}
+
 export interface EmulatorState {
   optins: Optin[];
   locks: { loginId: string; pageId: string; lockedAt: number }[];
@@ -286,6 +368,11 @@ export interface EmulatorState {
   psids: KnownPsid[];
   faults: Fault[];
   permissions: Required<PermissionsInput>[];
+  restrictions: Restriction[];
+  /** How many tokens were revoked per Page (the tokens themselves never appear). */
+  revokedTokens: { pageId: string; count: number }[];
+  usage: { app?: UsageNumbers; pages: { pageId: string; business: UsageNumbers }[] };
+  subscriptions: Subscription[];
 }
 
 /** Thrown by the in-process accessors for invalid input; the control API answers 400. */
@@ -308,6 +395,28 @@ const RECIPIENT_KEYS = [
   'phone_number',
 ] as const;
 const MESSAGING_TYPES = ['RESPONSE', 'UPDATE', 'MESSAGE_TAG'];
+/** What every Page of the secret is subscribed to until the control API says otherwise. */
+export const DEFAULT_SUBSCRIBED_FIELDS = [
+  'messaging_optins',
+  'messages',
+  'messaging_postbacks',
+  'message_deliveries',
+  'message_reads',
+];
+/** Page webhook fields the emulator knows (a subset of Graph's; others are refused). */
+const PAGE_FIELDS = new Set([
+  ...DEFAULT_SUBSCRIBED_FIELDS,
+  'message_echoes',
+  'messaging_referrals',
+  'messaging_handovers',
+  'messaging_policy_enforcement',
+  'messaging_account_linking',
+  'message_reactions',
+  'standby',
+  'feed',
+]);
+/** The emulated Messenger app, as subscribed_apps lists it. */
+const EMULATED_APP = { id: '3000000000000003', name: 'Login Connect (emulated app)' };
 const NOTIFICATION_TYPES = ['REGULAR', 'SILENT_PUSH', 'NO_PUSH'];
 const DEFAULT_PERMISSIONS = ['public_profile', 'user_messenger_contact'];
 
@@ -373,6 +482,19 @@ const REFUSE = {
   tagFirst: () =>
     refusal(100, '(#100) Message Tags cannot be used for the initial message to a login_id'),
   unavailable: () => refusal(551, "(#551) This person isn't available right now."),
+  // Messenger changelog, 25 June 2026: 10/1893063. UNCONFIRMED wording.
+  restricted: () =>
+    refusal(10, '(#10) This Page is temporarily restricted from sending messages.', {
+      subcode: 1893063,
+    }),
+  revoked: () =>
+    refusal(
+      190,
+      'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.',
+      { subcode: 460 },
+    ),
+  // UNCONFIRMED wording: a Page token without pages_manage_metadata subscribing the app.
+  noSubscribePermission: () => refusal(200, '(#200) Permissions error', { status: 403 }),
 };
 
 const SERVER_ERROR: ErrorFields = {
@@ -423,6 +545,16 @@ const PRESETS: Record<FaultKind, { status?: number; error?: ErrorFields; delayMs
         'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.',
     },
   },
+  page_restricted: { status: 400, error: REFUSE.restricted().error },
+  page_rate_limit: {
+    status: 400,
+    error: {
+      code: 80001,
+      type: 'OAuthException',
+      message:
+        '(#80001) There have been too many calls to this Page account. Wait a bit and try again.',
+    },
+  },
   slow: { delayMs: 5000 },
 };
 
@@ -452,6 +584,37 @@ const UserMessageInputSchema = z.strictObject({
   psid: PsidSchema,
   pageId: PageIdSchema,
   timestamp: z.int().nonnegative().optional(),
+});
+
+const UsageNumbersSchema = z.strictObject({
+  type: z.string().min(1).max(64).optional(),
+  call_count: z.number().min(0).optional(),
+  total_cputime: z.number().min(0).optional(),
+  total_time: z.number().min(0).optional(),
+  estimated_time_to_regain_access: z.number().min(0).optional(),
+});
+const UsageInputSchema = z
+  .strictObject({
+    pageId: PageIdSchema.optional(),
+    app: UsageNumbersSchema.optional(),
+    business: UsageNumbersSchema.optional(),
+  })
+  .refine((u) => u.business === undefined || u.pageId !== undefined, {
+    message: 'business needs pageId',
+  });
+const RestrictionInputSchema = z.strictObject({
+  pageId: PageIdSchema,
+  untilMs: z.int().nonnegative().optional(),
+});
+const PageOnlySchema = z.strictObject({ pageId: PageIdSchema });
+const SubscriptionInputSchema = z.strictObject({
+  pageId: PageIdSchema,
+  fields: z.array(z.string().min(1)).optional(),
+  refuseSubscribe: z.boolean().optional(),
+});
+const DropInputSchema = z.strictObject({
+  pageId: PageIdSchema,
+  refuseSubscribe: z.boolean().optional(),
 });
 
 const PermissionsInputSchema = z.strictObject({
@@ -491,6 +654,8 @@ const linkedPsid = (pageId: string, loginId: string) => fakePsid(pageId, `login_
 const psidKey = (pageId: string, psid: string) => `${pageId}/${psid}`;
 
 const fbtraceId = () => randomBytes(8).toString('base64url');
+/** What the emulator keeps of a revoked token. */
+const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -715,6 +880,13 @@ export class GraphEmulator {
   private sent: RecordedMessage[] = [];
   private seen: RecordedRequest[] = [];
   private readonly permissions = new Map<string, Required<PermissionsInput>>();
+  private readonly restrictions = new Map<string, Restriction>();
+  /** By Page: SHA-256 of each revoked token (never the token). */
+  private readonly revoked = new Map<string, Set<string>>();
+  private appUsage: UsageNumbers | undefined;
+  private readonly pageUsage = new Map<string, UsageNumbers>();
+  /** Pages whose subscription the control API set; the others have the default one. */
+  private readonly subscriptions = new Map<string, Subscription>();
   private nextFaultId = 1;
   private closed = false;
 
@@ -863,6 +1035,92 @@ export class GraphEmulator {
     return structuredClone(entry);
   }
 
+  /** Meta restricts the Page from sending, until `untilMs` or until cleared. */
+  restrictPage(input: { pageId: string | number; untilMs?: number }): Restriction {
+    const { pageId, untilMs } = parseInput(RestrictionInputSchema, input, 'restriction');
+    const restriction: Restriction = { pageId, ...(untilMs !== undefined ? { untilMs } : {}) };
+    this.restrictions.set(pageId, restriction);
+    return { ...restriction };
+  }
+
+  /** Lifts the restriction of one Page, or of every Page; returns how many were lifted. */
+  clearRestrictions(pageId?: string): number {
+    if (pageId === undefined) {
+      const cleared = this.restrictions.size;
+      this.restrictions.clear();
+      return cleared;
+    }
+    return this.restrictions.delete(pageId) ? 1 : 0;
+  }
+
+  /** Revokes the token the secret holds for the Page now: every call with it gets 190/460. */
+  async revokeToken(input: {
+    pageId: string | number;
+  }): Promise<{ pageId: string; revoked: true }> {
+    const { pageId } = parseInput(PageOnlySchema, input, 'revokedToken');
+    const token = (await this.secrets()).pages[pageId]?.accessToken;
+    if (token === undefined)
+      throw new EmulatorInputError(`No token for Page ${pageId} in the secret`);
+    const set = this.revoked.get(pageId) ?? new Set<string>();
+    set.add(tokenDigest(token));
+    this.revoked.set(pageId, set);
+    return { pageId, revoked: true };
+  }
+
+  clearRevokedTokens(): number {
+    const cleared = [...this.revoked.values()].reduce((n, set) => n + set.size, 0);
+    this.revoked.clear();
+    return cleared;
+  }
+
+  /** What the usage headers say from now on (for one Page's Business Use Case entry, the app's). */
+  setUsage(input: UsageInput): EmulatorState['usage'] {
+    const { pageId, app, business } = parseInput(UsageInputSchema, input, 'usage');
+    if (app !== undefined) this.appUsage = app;
+    if (business !== undefined && pageId !== undefined) this.pageUsage.set(pageId, business);
+    return this.state().usage;
+  }
+
+  clearUsage(): number {
+    const cleared = this.pageUsage.size + (this.appUsage ? 1 : 0);
+    this.appUsage = undefined;
+    this.pageUsage.clear();
+    return cleared;
+  }
+
+  /** Sets the app's subscription to a Page's webhooks (see the file comment). */
+  setSubscription(input: SubscriptionInput): Subscription {
+    const { pageId, fields, refuseSubscribe } = parseInput(
+      SubscriptionInputSchema,
+      input,
+      'subscription',
+    );
+    const subscription: Subscription = {
+      pageId,
+      fields: [...new Set(fields ?? DEFAULT_SUBSCRIBED_FIELDS)],
+      refuseSubscribe: refuseSubscribe ?? false,
+    };
+    this.subscriptions.set(pageId, subscription);
+    return structuredClone(subscription);
+  }
+
+  /** Facebook unsubscribes the app from the Page (its webhooks failed for too long). */
+  dropSubscription(input: { pageId: string | number; refuseSubscribe?: boolean }): Subscription {
+    const { pageId, refuseSubscribe } = parseInput(DropInputSchema, input, 'drop');
+    return this.setSubscription({ pageId, fields: [], refuseSubscribe: refuseSubscribe ?? false });
+  }
+
+  /** The app's subscription to the Page's webhooks now. */
+  subscription(pageId: string): Subscription {
+    return structuredClone(
+      this.subscriptions.get(pageId) ?? {
+        pageId,
+        fields: DEFAULT_SUBSCRIBED_FIELDS,
+        refuseSubscribe: false,
+      },
+    );
+  }
+
   /**
    * Accepted messages, oldest first, optionally for one login_id, one PSID (sends to
    * `recipient.id` only) and/or one Page.
@@ -897,6 +1155,13 @@ export class GraphEmulator {
       psids: [...this.psids.values()],
       faults: this.faults,
       permissions: [...this.permissions.values()],
+      restrictions: [...this.restrictions.values()],
+      revokedTokens: [...this.revoked].map(([pageId, set]) => ({ pageId, count: set.size })),
+      usage: {
+        ...(this.appUsage ? { app: this.appUsage } : {}),
+        pages: [...this.pageUsage].map(([pageId, business]) => ({ pageId, business })),
+      },
+      subscriptions: [...this.subscriptions.values()],
     });
   }
 
@@ -910,6 +1175,42 @@ export class GraphEmulator {
     this.sent = [];
     this.seen = [];
     this.permissions.clear();
+    this.restrictions.clear();
+    this.revoked.clear();
+    this.appUsage = undefined;
+    this.pageUsage.clear();
+    this.subscriptions.clear();
+  }
+
+  /** Graph's usage headers for an answer to a call with this Page's token. */
+  private usageHeaders(pageId: string): Record<string, string> {
+    const zero = { call_count: 0, total_cputime: 0, total_time: 0 };
+    return {
+      'x-app-usage': JSON.stringify(this.appUsage ?? zero),
+      'x-business-use-case-usage': JSON.stringify({
+        [pageId]: [
+          this.pageUsage.get(pageId) ?? {
+            type: 'messenger',
+            ...zero,
+            estimated_time_to_regain_access: 0,
+          },
+        ],
+      }),
+    };
+  }
+
+  private isRevoked(pageId: string, token: string): boolean {
+    return this.revoked.get(pageId)?.has(tokenDigest(token)) ?? false;
+  }
+
+  private isRestricted(pageId: string): boolean {
+    const restriction = this.restrictions.get(pageId);
+    if (restriction === undefined) return false;
+    if (restriction.untilMs !== undefined && this.now() >= restriction.untilMs) {
+      this.restrictions.delete(pageId);
+      return false;
+    }
+    return true;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -919,7 +1220,7 @@ export class GraphEmulator {
       await this.handleControl(req, res, path, url.searchParams);
       return;
     }
-    const route = /^\/(v\d+\.\d+)\/([^/]+)\/(messages|permissions)$/.exec(path);
+    const route = /^\/(v\d+\.\d+)\/([^/]+)\/(messages|permissions|subscribed_apps)$/.exec(path);
     if (!route) {
       req.resume();
       // Graph answers unknown paths with a 400 or 404 and code 100/803/2500 depending on which
@@ -928,7 +1229,7 @@ export class GraphEmulator {
         res,
         refusal(
           100,
-          `(#100) Unknown path components: ${path} (the emulator serves POST /{version}/me/messages, POST /{version}/{page-id}/messages and GET /{version}/{user-id}/permissions)`,
+          `(#100) Unknown path components: ${path} (the emulator serves POST /{version}/me/messages, POST /{version}/{page-id}/messages, GET /{version}/{user-id}/permissions and GET/POST /{version}/{page-id}/subscribed_apps)`,
           { status: 404 },
         ),
       );
@@ -939,6 +1240,10 @@ export class GraphEmulator {
     if (route[3] === 'permissions') {
       req.resume();
       await this.handlePermissions(req, res, node, query);
+      return;
+    }
+    if (route[3] === 'subscribed_apps') {
+      await this.handleSubscribedApps(req, res, path, node, query);
       return;
     }
     await this.handleSend(req, res, path, node, query);
@@ -971,7 +1276,14 @@ export class GraphEmulator {
       if (outcome !== 'aborted') {
         const traced = error ? { ...error, fbtrace_id: fbtraceId() } : undefined;
         if (traced) entry.error = traced;
-        writeJson(res, status, traced ? { error: traced } : body, contentType, traced?.fbtrace_id);
+        writeJson(
+          res,
+          status,
+          traced ? { error: traced } : body,
+          contentType,
+          traced?.fbtrace_id,
+          entry.pageId !== undefined ? this.usageHeaders(entry.pageId) : {},
+        );
       }
       this.seen.push(entry);
       this.onRequest?.(structuredClone(entry));
@@ -1010,6 +1322,7 @@ export class GraphEmulator {
       ([, page]) => page.accessToken === found.token,
     )?.[0];
     if (pageId === undefined) return refuse(REFUSE.badToken());
+    if (this.isRevoked(pageId, found.token)) return refuse(REFUSE.revoked());
     entry.pageId = pageId;
     const proof = params.appsecret_proof;
     if (proof === undefined || proof === '') {
@@ -1051,6 +1364,8 @@ export class GraphEmulator {
         );
       return;
     }
+
+    if (this.isRestricted(pageId)) return refuse(REFUSE.restricted());
 
     // From here to the write everything is synchronous: no other request can interleave, and the
     // message only counts once the answer is handed to a client that is still there.
@@ -1267,6 +1582,113 @@ export class GraphEmulator {
     });
   }
 
+  /** GET/POST /{version}/{page-id}/subscribed_apps with the Page's own token. */
+  private async handleSubscribedApps(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    node: string,
+    query: Record<string, unknown>,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const entry: RecordedRequest = {
+      at: iso(this.now()),
+      method,
+      path,
+      status: 0,
+      outcome: 'refused',
+    };
+    const answer = (status: number, body: unknown, error?: ErrorFields) => {
+      const traced = error ? { ...error, fbtrace_id: fbtraceId() } : undefined;
+      entry.status = status;
+      entry.outcome = traced ? 'refused' : 'accepted';
+      if (traced) entry.error = traced;
+      writeJson(
+        res,
+        status,
+        traced ? { error: traced } : body,
+        undefined,
+        traced?.fbtrace_id,
+        entry.pageId !== undefined ? this.usageHeaders(entry.pageId) : {},
+      );
+      this.seen.push(entry);
+      this.onRequest?.(structuredClone(entry));
+    };
+    const refuse = (r: Refusal) => answer(r.status, undefined, r.error);
+
+    let body: Record<string, unknown>;
+    try {
+      body = await bodyParams(await readBody(req), req.headers['content-type']);
+    } catch (error) {
+      if (!(error instanceof BodyError)) throw error;
+      return refuse(refusal(100, `(#100) ${error.message}`, { status: error.status }));
+    }
+    if (method !== 'GET' && method !== 'POST') return refuse(REFUSE.unsupported(method, node));
+    const params = { ...query, ...body };
+    const secrets = await this.secrets();
+    const found = findToken(body, query, req.headers.authorization);
+    if (!found) return refuse(REFUSE.noToken());
+    entry.tokenIn = found.tokenIn;
+    const pageId = Object.entries(secrets.pages).find(
+      ([, page]) => page.accessToken === found.token,
+    )?.[0];
+    if (pageId === undefined) return refuse(REFUSE.badToken());
+    if (this.isRevoked(pageId, found.token)) return refuse(REFUSE.revoked());
+    entry.pageId = pageId;
+    const proof = params.appsecret_proof;
+    if (proof === undefined || proof === '') {
+      if (this.requireProof) return refuse(REFUSE.needProof());
+    } else if (
+      typeof proof !== 'string' ||
+      proof.toLowerCase() !== expectedProof(found.token, secrets.appSecret)
+    ) {
+      return refuse(REFUSE.badProof());
+    }
+    // A Page token speaks for its own Page only.
+    if (node !== pageId) return refuse(REFUSE.unsupported(method, node));
+
+    const current = this.subscription(pageId);
+    if (method === 'GET') {
+      return answer(200, {
+        data:
+          current.fields.length === 0
+            ? []
+            : [
+                {
+                  category: 'Business',
+                  link: `https://www.facebook.com/games/?app_id=${EMULATED_APP.id}`,
+                  name: EMULATED_APP.name,
+                  id: EMULATED_APP.id,
+                  subscribed_fields: current.fields,
+                },
+              ],
+      });
+    }
+    const raw = params.subscribed_fields;
+    const fields = Array.isArray(raw)
+      ? raw
+      : typeof raw === 'string'
+        ? raw.split(',').map((f) => f.trim())
+        : undefined;
+    if (fields === undefined || fields.length === 0 || fields.every((f) => f === ''))
+      return refuse(REFUSE.param('The parameter subscribed_fields is required'));
+    for (const [i, field] of fields.entries()) {
+      if (typeof field !== 'string' || !PAGE_FIELDS.has(field))
+        return refuse(
+          REFUSE.param(
+            `Param subscribed_fields[${i}] must be one of {${[...PAGE_FIELDS].join(', ')}} - got "${String(field)}"`,
+          ),
+        );
+    }
+    if (current.refuseSubscribe) return refuse(REFUSE.noSubscribePermission());
+    this.subscriptions.set(pageId, {
+      pageId,
+      fields: [...new Set(fields as string[])],
+      refuseSubscribe: false,
+    });
+    return answer(200, { success: true });
+  }
+
   private async handleControl(
     req: IncomingMessage,
     res: ServerResponse,
@@ -1298,6 +1720,24 @@ export class GraphEmulator {
           return writeJson(res, 200, { cleared: this.clearFaults() });
         case 'POST /permissions':
           return writeJson(res, 201, this.setPermissions(body as PermissionsInput));
+        case 'POST /restrictions':
+          return writeJson(res, 201, this.restrictPage(body as { pageId: string }));
+        case 'DELETE /restrictions':
+          return writeJson(res, 200, {
+            cleared: this.clearRestrictions(query.get('pageId') ?? undefined),
+          });
+        case 'POST /revoked-tokens':
+          return writeJson(res, 201, await this.revokeToken(body as { pageId: string }));
+        case 'DELETE /revoked-tokens':
+          return writeJson(res, 200, { cleared: this.clearRevokedTokens() });
+        case 'POST /usage':
+          return writeJson(res, 201, this.setUsage(body as UsageInput));
+        case 'DELETE /usage':
+          return writeJson(res, 200, { cleared: this.clearUsage() });
+        case 'POST /subscriptions':
+          return writeJson(res, 201, this.setSubscription(body as SubscriptionInput));
+        case 'POST /subscriptions/drop':
+          return writeJson(res, 201, this.dropSubscription(body as { pageId: string }));
         case 'GET /messages':
           return writeJson(
             res,
@@ -1331,6 +1771,11 @@ export class GraphEmulator {
       '/requests',
       '/state',
       '/reset',
+      '/restrictions',
+      '/revoked-tokens',
+      '/usage',
+      '/subscriptions',
+      '/subscriptions/drop',
     ];
     const sub = path.slice('/_emulator'.length);
     if (known.includes(sub))
@@ -1373,11 +1818,13 @@ function writeJson(
   body: unknown,
   contentType = 'application/json; charset=UTF-8',
   traceId?: string,
+  headers: Record<string, string> = {},
 ): void {
   if (!isConnected(res)) return;
   const text =
     typeof body === 'string' && !contentType.includes('json') ? body : JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     'content-type': contentType,
     'content-length': Buffer.byteLength(text),
     ...(traceId ? { 'x-fb-trace-id': traceId } : {}),

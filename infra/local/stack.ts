@@ -56,6 +56,15 @@ export interface LocalStackOptions {
   sweepIntervalSeconds: number;
   /** How long past its lease or retry time an opt-in may sit before the sweeper takes it up. */
   sweepGraceSeconds?: number;
+  /** A paused Page's first and longest back-off (the stack settings `pageBackoff…Seconds`). */
+  pageBackoffBaseSeconds: number;
+  pageBackoffMaxSeconds: number;
+  /** How long the sender keeps a Page's state in memory. */
+  pageStateCacheSeconds: number;
+  /** How often the Page watchdog runs, as EventBridge runs it in AWS. */
+  pageWatchIntervalSeconds: number;
+  /** A Page that received opt-ins and then none for this long is reported silent. */
+  pageOptinSilenceSeconds: number;
   /** Where child output goes (prefixed by component). @default process.stdout */
   log?: (line: string) => void;
   /**
@@ -94,6 +103,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
     sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
     ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),
+    pageBackoffBaseSeconds: num('PAGE_BACKOFF_BASE_SECONDS', 60),
+    pageBackoffMaxSeconds: num('PAGE_BACKOFF_MAX_SECONDS', 3600),
+    pageStateCacheSeconds: num('PAGE_STATE_CACHE_SECONDS', 5),
+    pageWatchIntervalSeconds: num('PAGE_WATCH_INTERVAL_SECONDS', 60),
+    pageOptinSilenceSeconds: num('PAGE_OPTIN_SILENCE_SECONDS', 86_400),
     countRequests: env.LCM_WIRE_PROXY === 'true',
   };
 }
@@ -285,6 +299,11 @@ async function start(
     LCM_SENDER_CONCURRENCY: String(options.senderConcurrency),
     LCM_SENDER_TIMEOUT_SECONDS: String(options.senderTimeoutSeconds),
     SWEEP_GRACE_SECONDS: String(options.sweepGraceSeconds ?? options.senderTimeoutSeconds * 6 + 60),
+    PAGE_BACKOFF_BASE_SECONDS: String(options.pageBackoffBaseSeconds),
+    PAGE_BACKOFF_MAX_SECONDS: String(options.pageBackoffMaxSeconds),
+    PAGE_STATE_CACHE_SECONDS: String(options.pageStateCacheSeconds),
+    PAGE_WATCH_INTERVAL_SECONDS: String(options.pageWatchIntervalSeconds),
+    PAGE_OPTIN_SILENCE_SECONDS: String(options.pageOptinSilenceSeconds),
   };
 
   const invocations: Invocation[] = [];
@@ -332,6 +351,25 @@ async function start(
   stops.push(async () => {
     clearInterval(sweepTimer);
     await sweeping;
+  });
+
+  // The Page watchdog on its schedule, in this process, as EventBridge would invoke it.
+  const { handler: pageWatch } =
+    require('../../functions/page-watch') as typeof import('../../functions/page-watch');
+  let watching: Promise<unknown> = Promise.resolve();
+  let watchRunning = false;
+  const watchTimer = setInterval(() => {
+    if (watchRunning) return;
+    watchRunning = true;
+    watching = pageWatch({}, lambdaContext('page-watch', 300_000))
+      .catch((error) => log(`[page-watch] ${(error as Error).message}`))
+      .finally(() => {
+        watchRunning = false;
+      });
+  }, options.pageWatchIntervalSeconds * 1000);
+  stops.push(async () => {
+    clearInterval(watchTimer);
+    await watching;
   });
 
   const info: LocalStackInfo = {

@@ -74,6 +74,33 @@ describe('loadDeploymentConfig()', () => {
     expect(() => loadDeploymentConfig(app)).toThrow(/sendRetryBase/);
   });
 
+  it('defaults the Page back-off and watchdog settings', () => {
+    const { settings } = loadDeploymentConfig(new App());
+
+    expect(settings.pageBackoffBaseSeconds).toBe(60);
+    expect(settings.pageBackoffMaxSeconds).toBe(3600);
+    expect(settings.pageWatch).toEqual({ intervalMinutes: 15, optinSilenceHours: 24 });
+  });
+
+  it.each([
+    [
+      { pageWatch: { optinSilenceHours: 0 } },
+      /loginConnect\.pageWatch\.optinSilenceHours: Too small/,
+    ],
+    [{ pageWatch: { optinSilenceHours: 1.5 } }, /loginConnect\.pageWatch\.optinSilenceHours/],
+    [{ pageWatch: { intervalMinutes: 61 } }, /loginConnect\.pageWatch\.intervalMinutes: Too big/],
+    [{ pageWatch: { silence: 3 } }, /loginConnect\.pageWatch.*silence/],
+    [{ pageBackoffBaseSeconds: 0 }, /loginConnect\.pageBackoffBaseSeconds/],
+    [
+      { pageBackoffBaseSeconds: 600, pageBackoffMaxSeconds: 60 },
+      /loginConnect\.pageBackoffBaseSeconds: must not be larger than pageBackoffMaxSeconds/,
+    ],
+  ])('names the bad Page setting %j', (loginConnect, message) => {
+    const app = new App({ context: { loginConnect } });
+
+    expect(() => loadDeploymentConfig(app)).toThrow(message);
+  });
+
   it('defaults the alarm thresholds and leaves the secret to IAM', () => {
     const { settings } = loadDeploymentConfig(new App());
 

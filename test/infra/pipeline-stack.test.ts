@@ -35,6 +35,9 @@ const stack = new PipelineStack(app, 'Test', {
     secretsMaxAgeSeconds: 120,
     webhookThrottle: { rateLimit: 50, burstLimit: 120 },
     alarms: { senderErrorRatePercent: 35, webhookServerErrorCount: 5 },
+    pageBackoffBaseSeconds: 30,
+    pageBackoffMaxSeconds: 1200,
+    pageWatch: { intervalMinutes: 10, optinSilenceHours: 12 },
   }),
   firstMessages,
 });
@@ -61,6 +64,7 @@ const WEBHOOK_FN = stack.getLogicalId(stack.webhookFn.fn.node.defaultChild as Cf
 const SENDER_FN = stack.getLogicalId(stack.senderFn.fn.node.defaultChild as CfnFunction);
 const API_FN = stack.getLogicalId(stack.apiFn.fn.node.defaultChild as CfnFunction);
 const SWEEPER_FN = stack.getLogicalId(stack.sweeperFn.fn.node.defaultChild as CfnFunction);
+const PAGE_WATCH_FN = stack.getLogicalId(stack.pageWatchFn.fn.node.defaultChild as CfnFunction);
 const TABLE = Match.stringLikeRegexp('^Table');
 const QUEUE = Match.stringLikeRegexp('^SendQueue');
 const SECRET = Match.stringLikeRegexp('^MetaSecret');
@@ -242,9 +246,9 @@ describe('PipelineStack', () => {
     });
 
     it('logs each function to its own log group kept for a month, with no retention helper Lambda', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 4);
+      template.resourceCountIs('AWS::Lambda::Function', 5);
       // One per function, one for the API's access log.
-      template.resourceCountIs('AWS::Logs::LogGroup', 5);
+      template.resourceCountIs('AWS::Logs::LogGroup', 6);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       const fns = template.findResources('AWS::Lambda::Function');
       expect(fns[WEBHOOK_FN]?.Properties.LoggingConfig.LogGroup).toEqual({
@@ -312,6 +316,8 @@ describe('PipelineStack', () => {
         [ENV.sendLeaseSeconds]: '50',
         [ENV.sendUnknownOutcome]: 'retry',
         [ENV.humanAgentEnabled]: 'false',
+        [ENV.pageBackoffBaseSeconds]: '30',
+        [ENV.pageBackoffMaxSeconds]: '1200',
         [ENV.optinRetentionDays]: '30',
         [ENV.lockRetentionDays]: '365',
         [ENV.suppressionRetentionDays]: '730',
@@ -372,12 +378,17 @@ describe('PipelineStack', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
       ]);
+      // The table, and the pending index (a resumed Page's waiting opt-ins), nothing else.
       template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleOf(SENDER_FN).logicalId }],
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({
               Action: Match.arrayWith(['dynamodb:PutItem']),
-              Resource: { 'Fn::GetAtt': [TABLE, 'Arn'] },
+              Resource: [
+                { 'Fn::GetAtt': [TABLE, 'Arn'] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [TABLE, 'Arn'] }, '/index/pending']] },
+              ],
             }),
           ]),
         },
@@ -563,12 +574,14 @@ describe('PipelineStack', () => {
 
   describe('monitoring', () => {
     it('notifies the alarm topic of every alarm firing and clearing, and ignores missing data', () => {
-      expect(Object.keys(ALARMS)).toHaveLength(10);
-      for (const { Properties } of Object.values(ALARMS)) {
+      expect(Object.keys(ALARMS)).toHaveLength(14);
+      // The watchdog's figures come once a run: a period without a run keeps the alarm's state.
+      const watched = /^Monitoring(PagePaused|PageSubscriptionMissing|PageOptinsSilent)/;
+      for (const [logicalId, { Properties }] of Object.entries(ALARMS)) {
         expect(Properties).toMatchObject({
           AlarmActions: [TOPIC],
           OKActions: [TOPIC],
-          TreatMissingData: 'notBreaching',
+          TreatMissingData: watched.test(logicalId) ? 'ignore' : 'notBreaching',
         });
         // What it means and what to do: a few sentences, not a title.
         expect(Properties.AlarmDescription.length).toBeGreaterThan(150);
@@ -596,6 +609,7 @@ describe('PipelineStack', () => {
     it.each([
       'OptinExpired',
       'PageTokenInvalid',
+      'PageRestricted',
       'WebhookErrors',
       'SendOutcomeUnknown',
       'DuplicateSendDetected',
@@ -612,6 +626,27 @@ describe('PipelineStack', () => {
         EvaluationPeriods: 1,
       });
     });
+
+    it.each([
+      ['PagePaused', 'PagesPaused', 'Maximum'],
+      ['PageSubscriptionMissing', 'PageSubscriptionMissing', 'Sum'],
+      ['PageOptinsSilent', 'PageOptinsSilent', 'Sum'],
+    ])(
+      'alarms on the watchdog figure behind %s over its run interval',
+      (id, metricName, statistic) => {
+        expect(alarm(id)).toMatchObject({
+          Namespace: 'LoginConnect',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'service', Value: 'login-connect' }],
+          Statistic: statistic,
+          Period: 600,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          Threshold: 1,
+          EvaluationPeriods: 1,
+          TreatMissingData: 'ignore',
+        });
+      },
+    );
 
     it('alarms when the Send API error rate stays above the configured percent for 15 minutes', () => {
       const properties = alarm('SenderErrorRate');
@@ -756,7 +791,7 @@ describe('PipelineStack', () => {
       );
 
       expect(body.widgets[0]?.type).toBe('alarm');
-      expect(body.widgets[0]?.properties.alarms).toHaveLength(10);
+      expect(body.widgets[0]?.properties.alarms).toHaveLength(14);
       for (const metricName of [
         'OptinsReceived',
         'FirstMessageSent',
@@ -768,6 +803,12 @@ describe('PipelineStack', () => {
         'PageTokenInvalid',
         'SignatureRejected',
         'SendRetryScheduled',
+        'PagesPaused',
+        'PageRestricted',
+        'PageRateLimited',
+        'SendDeferredPagePaused',
+        'PageSubscriptionMissing',
+        'PageOptinsSilent',
       ]) {
         expect(graphed).toContain(`LoginConnect ${metricName}`);
       }
@@ -821,10 +862,12 @@ describe('PipelineStack', () => {
         'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--optouts/Resource',
         'AwsSolutions-APIG4 Test/WebhookApi/HttpApi/POST--webhook/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Api/ServiceRole/DefaultPolicy/Resource',
+        'AwsSolutions-IAM5[Resource::*] Test/PageWatch/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Sender/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Sweeper/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] Test/Webhook/ServiceRole/DefaultPolicy/Resource',
         'AwsSolutions-L1 Test/Api/Function/Resource',
+        'AwsSolutions-L1 Test/PageWatch/Function/Resource',
         'AwsSolutions-L1 Test/Sender/Function/Resource',
         'AwsSolutions-L1 Test/Sweeper/Function/Resource',
         'AwsSolutions-L1 Test/Webhook/Function/Resource',
@@ -882,13 +925,55 @@ describe('PipelineStack', () => {
       });
     });
 
+    it('runs the Page watchdog on its own schedule, reading Page states, recent opt-ins and the secret', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(10 minutes)',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [PAGE_WATCH_FN, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 2 },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleOf(PAGE_WATCH_FN).logicalId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+              Resource: [
+                { 'Fn::GetAtt': [TABLE, 'Arn'] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [TABLE, 'Arn'] }, '/index/byOptinDay']] },
+              ],
+            }),
+          ]),
+        },
+      });
+      const actions = actionsOf(PAGE_WATCH_FN);
+      expect(actions).toContain('secretsmanager:GetSecretValue');
+      expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(environmentOf(PAGE_WATCH_FN)).toMatchObject({
+        [ENV.pageWatchIntervalSeconds]: '600',
+        [ENV.pageOptinSilenceSeconds]: String(12 * 3600),
+        [ENV.graphApiUrl]: 'https://graph.facebook.com',
+        [ENV.secretsMaxAgeSeconds]: '120',
+      });
+      expect(
+        template.findResources('AWS::Lambda::Function')[PAGE_WATCH_FN]?.Properties.Timeout,
+      ).toBe(300);
+    });
+
     it('leaves reading the secret to IAM when no secret readers are named', () => {
       template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     });
   });
 
   describe('with destroyOnRemoval, an aggressive retry policy and named secret readers', () => {
-    it('denies reading the secret value to everyone but the three functions and the named readers', () => {
+    it('denies reading the secret value to everyone but the four functions and the named readers', () => {
       throwawayTemplate.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 1);
       throwawayTemplate.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
         SecretId: { Ref: SECRET },
@@ -906,6 +991,7 @@ describe('PipelineStack', () => {
                     { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookServiceRole'), 'Arn'] },
                     { 'Fn::GetAtt': [Match.stringLikeRegexp('^SenderServiceRole'), 'Arn'] },
                     { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiServiceRole'), 'Arn'] },
+                    { 'Fn::GetAtt': [Match.stringLikeRegexp('^PageWatchServiceRole'), 'Arn'] },
                     OPS_ROLE,
                   ],
                 },

@@ -8,7 +8,13 @@ import {
   type GraphError,
 } from '../../../infra/local/graph-emulator';
 import { type SendApiBody, sendApiClient } from '../../../shared/graph/send-api';
-import { classifySendFailure, type FailureKind } from '../../../shared/login-connect/send-errors';
+import { REQUIRED_PAGE_FIELDS, subscribedAppsClient } from '../../../shared/graph/subscribed-apps';
+import { regainAccessMs } from '../../../shared/graph/usage';
+import {
+  classifySendFailure,
+  type FailureKind,
+  pageProblem,
+} from '../../../shared/login-connect/send-errors';
 import { type AppSecrets, parseAppSecrets } from '../../../shared/secrets';
 import {
   APP_SECRET,
@@ -130,6 +136,7 @@ describe('infra/local/graph-emulator', () => {
         httpStatus: 200,
         messageId: expect.stringMatching(/^m_[\w-]+$/),
         recipientId: expect.stringMatching(/^[1-9]\d{15}$/),
+        usage: expect.objectContaining({ business: { [PAGE_ID]: [expect.any(Object)] } }),
       });
       if (!outcome.ok) throw new Error('unreachable');
       expect(emulator.messages()).toEqual([
@@ -998,6 +1005,8 @@ describe('infra/local/graph-emulator', () => {
       ['unavailable', 400, 'opted_out'],
       ['window_closed', 400, 'window_closed'],
       ['token_invalid', 400, 'token_invalid'],
+      ['page_restricted', 400, 'page_restricted'],
+      ['page_rate_limit', 400, 'transient'],
     ])('answers the %s preset with HTTP %s, classified as %s', async (kind, status, expected) => {
       // Arrange
       optin();
@@ -1420,11 +1429,345 @@ describe('infra/local/graph-emulator', () => {
         psids: [],
         faults: [],
         permissions: [],
+        restrictions: [],
+        revokedTokens: [],
+        usage: { pages: [] },
+        subscriptions: [],
       });
       expect(emulator.messages()).toEqual([]);
       expect(emulator.requests()).toEqual([]);
       expect(unknown.status).toBe(404);
       expect(wrongMethod.status).toBe(405);
+    });
+  });
+
+  describe("a Page's health: restrictions, usage headers, revoked tokens", () => {
+    it('refuses every send of a restricted Page with 10/1893063, which pauses the Page', async () => {
+      // Arrange
+      optin();
+      optin('login-other', OTHER_PAGE_ID);
+      emulator.restrictPage({ pageId: PAGE_ID });
+
+      // Act
+      const restricted = await send(update());
+      const otherPage = await send(update('login-other'), OTHER_PAGE_TOKEN);
+
+      // Assert
+      if (restricted.ok) throw new Error('expected a refusal');
+      expect(restricted.failure).toMatchObject({ httpStatus: 400, code: 10, subcode: 1893063 });
+      expect(classifySendFailure(restricted.failure)).toBe('page_restricted');
+      expect(pageProblem(restricted.failure)).toBe('page_restricted');
+      expect(otherPage.ok).toBe(true);
+      expect(emulator.messages({ pageId: PAGE_ID })).toEqual([]);
+      expect(emulator.state().restrictions).toEqual([{ pageId: PAGE_ID }]);
+    });
+
+    it('lifts a restriction when cleared, or at its end', async () => {
+      // Arrange
+      optin();
+      optin('login-other');
+      emulator.restrictPage({ pageId: PAGE_ID, untilMs: clock + 60_000 });
+
+      // Act
+      const during = await post(update());
+      clock += 60_000;
+      const after = await post(update());
+      emulator.restrictPage({ pageId: PAGE_ID });
+      const cleared = await call(`/_emulator/restrictions?pageId=${PAGE_ID}`, { method: 'DELETE' });
+      const again = await post(update('login-other'));
+
+      // Assert
+      expect(during.status).toBe(400);
+      expect(after.status).toBe(200);
+      expect(cleared.body).toEqual({ cleared: 1 });
+      expect(again.status).toBe(200);
+    });
+
+    it('sets restrictions through the control API, and clears them all', async () => {
+      // Act
+      const set = await call('/_emulator/restrictions', { json: { pageId: Number(PAGE_ID) } });
+      const bad = await call('/_emulator/restrictions', { json: { page: PAGE_ID } });
+      await call('/_emulator/restrictions', { json: { pageId: OTHER_PAGE_ID } });
+      const cleared = await call('/_emulator/restrictions', { method: 'DELETE' });
+
+      // Assert
+      expect(set).toMatchObject({ status: 201, body: { pageId: PAGE_ID } });
+      expect(bad.status).toBe(400);
+      expect(cleared.body).toEqual({ cleared: 2 });
+      expect(emulator.state().restrictions).toEqual([]);
+    });
+
+    it("answers Graph's usage headers, zeros by default, on successes and errors", async () => {
+      // Arrange
+      optin();
+
+      // Act
+      const answer = await post(update());
+      const refused = await post(update('unknown-login'));
+
+      // Assert
+      for (const { headers } of [answer, refused]) {
+        expect(JSON.parse(headers.get('x-app-usage') ?? '')).toEqual({
+          call_count: 0,
+          total_cputime: 0,
+          total_time: 0,
+        });
+        expect(JSON.parse(headers.get('x-business-use-case-usage') ?? '')).toEqual({
+          [PAGE_ID]: [
+            {
+              type: 'messenger',
+              call_count: 0,
+              total_cputime: 0,
+              total_time: 0,
+              estimated_time_to_regain_access: 0,
+            },
+          ],
+        });
+      }
+    });
+
+    it('answers the usage set through the control API, which our client reads', async () => {
+      // Arrange
+      optin();
+      const set = await call('/_emulator/usage', {
+        json: {
+          pageId: PAGE_ID,
+          app: { call_count: 42, total_cputime: 7, total_time: 9 },
+          business: { type: 'messenger', call_count: 100, estimated_time_to_regain_access: 4 },
+        },
+      });
+      emulator.addFault({ kind: 'page_rate_limit' });
+
+      // Act
+      const outcome = await send(update());
+
+      // Assert
+      expect(set.status).toBe(201);
+      if (outcome.ok) throw new Error('expected the fault');
+      expect(pageProblem(outcome.failure)).toBe('rate_limited');
+      expect(outcome.usage).toEqual({
+        app: { callCount: 42, totalCputime: 7, totalTime: 9 },
+        business: {
+          [PAGE_ID]: [{ type: 'messenger', callCount: 100, regainAccessMinutes: 4 }],
+        },
+      });
+      expect(regainAccessMs(outcome.usage, PAGE_ID)).toBe(4 * 60_000);
+      expect((await call('/_emulator/usage', { method: 'DELETE' })).body).toEqual({ cleared: 2 });
+      expect(emulator.state().usage).toEqual({ pages: [] });
+    });
+
+    it('refuses a business entry without its Page', async () => {
+      // Act
+      const answer = await call('/_emulator/usage', { json: { business: { call_count: 1 } } });
+
+      // Assert
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.message).toContain('business needs pageId');
+    });
+
+    it("revokes the Page's current token (190/460 on every call) until the secret holds a new one", async () => {
+      // Arrange: an emulator whose secret the test can change, as an operator edits the file.
+      let current = secrets;
+      const own = await GraphEmulator.start({ secrets: () => current, now: () => clock });
+      const ownSend = (token: string) =>
+        sendApiClient({ baseUrl: own.url, version: VERSION, timeoutMs: 2000 })({
+          accessToken: token,
+          appSecret: APP_SECRET,
+          body: update(),
+        });
+      try {
+        own.registerOptin({ loginId: LOGIN, pageId: PAGE_ID, timestamp: clock - HOUR_MS });
+        const revoked = await fetch(`${own.url}/_emulator/revoked-tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ pageId: PAGE_ID }),
+        });
+
+        // Act
+        const refused = await ownSend(PAGE_TOKEN);
+        const listed = await subscribedAppsClient({
+          baseUrl: own.url,
+          version: VERSION,
+          timeoutMs: 2000,
+        }).list(PAGE_ID, PAGE_TOKEN, APP_SECRET);
+        current = parseAppSecrets(
+          secretDocument({ pages: { [PAGE_ID]: { accessToken: 'EAAB-new-token' } } }),
+          'rotated',
+        );
+        const withNew = await ownSend('EAAB-new-token');
+
+        // Assert
+        expect(revoked.status).toBe(201);
+        if (refused.ok) throw new Error('expected 190');
+        expect(refused.failure).toMatchObject({ code: 190, subcode: 460 });
+        expect(classifySendFailure(refused.failure)).toBe('token_invalid');
+        expect(listed).toMatchObject({ ok: false, failure: { code: 190 } });
+        expect(withNew.ok).toBe(true);
+        expect(own.state().revokedTokens).toEqual([{ pageId: PAGE_ID, count: 1 }]);
+        expect(JSON.stringify(own.state())).not.toContain(PAGE_TOKEN);
+      } finally {
+        await own.close();
+      }
+    });
+
+    it('refuses to revoke the token of a Page the secret does not have', async () => {
+      // Act
+      const answer = await call('/_emulator/revoked-tokens', { json: { pageId: '999' } });
+
+      // Assert
+      expect(answer.status).toBe(400);
+    });
+  });
+
+  describe('GET/POST /{version}/{page-id}/subscribed_apps', () => {
+    const subscriptions = () =>
+      subscribedAppsClient({ baseUrl: emulator.url, version: VERSION, timeoutMs: 2000 });
+
+    it('lists our app subscribed with the fields we need, by default, to the token in a header', async () => {
+      // Act
+      const listed = await subscriptions().list(PAGE_ID, PAGE_TOKEN, APP_SECRET);
+
+      // Assert
+      expect(listed).toEqual({
+        ok: true,
+        apps: [
+          {
+            id: '3000000000000003',
+            name: 'Login Connect (emulated app)',
+            fields: [...REQUIRED_PAGE_FIELDS],
+          },
+        ],
+      });
+      const [request] = emulator.requests();
+      expect(request).toMatchObject({
+        method: 'GET',
+        path: `/${VERSION}/${PAGE_ID}/subscribed_apps`,
+        pageId: PAGE_ID,
+        tokenIn: 'header',
+        status: 200,
+        outcome: 'accepted',
+      });
+    });
+
+    it('lists nothing once Facebook dropped the subscription, until the app subscribes again', async () => {
+      // Arrange
+      const dropped = await call('/_emulator/subscriptions/drop', { json: { pageId: PAGE_ID } });
+
+      // Act
+      const before = await subscriptions().list(PAGE_ID, PAGE_TOKEN, APP_SECRET);
+      const subscribed = await subscriptions().subscribe(
+        PAGE_ID,
+        ['messages', 'messaging_optins'],
+        PAGE_TOKEN,
+        APP_SECRET,
+      );
+      const after = await subscriptions().list(PAGE_ID, PAGE_TOKEN, APP_SECRET);
+
+      // Assert
+      expect(dropped.body).toEqual({ pageId: PAGE_ID, fields: [], refuseSubscribe: false });
+      expect(before).toEqual({ ok: true, apps: [] });
+      expect(subscribed).toEqual({ ok: true });
+      expect(after).toMatchObject({
+        ok: true,
+        apps: [{ fields: ['messages', 'messaging_optins'] }],
+      });
+      expect(emulator.requests()[1]).toMatchObject({ method: 'POST', tokenIn: 'body' });
+      expect(JSON.stringify(emulator.requests())).not.toContain(PAGE_TOKEN);
+    });
+
+    it('refuses to subscribe a Page whose token may not (403, code 200)', async () => {
+      // Arrange
+      emulator.dropSubscription({ pageId: PAGE_ID, refuseSubscribe: true });
+
+      // Act
+      const subscribed = await subscriptions().subscribe(
+        PAGE_ID,
+        ['messaging_optins'],
+        PAGE_TOKEN,
+        APP_SECRET,
+      );
+
+      // Assert
+      expect(subscribed).toMatchObject({
+        ok: false,
+        failure: { httpStatus: 403, code: 200, message: '(#200) Permissions error' },
+      });
+      expect(emulator.subscription(PAGE_ID).fields).toEqual([]);
+    });
+
+    it('takes subscribed_fields from the query as a list, and refuses unknown or missing fields', async () => {
+      // Act
+      const path = `/${VERSION}/${PAGE_ID}/subscribed_apps?appsecret_proof=${proofOf(PAGE_TOKEN)}`;
+      const ok = await call(`${path}&subscribed_fields=messages,%20feed`, {
+        json: { access_token: PAGE_TOKEN },
+      });
+      const unknown = await call(`${path}&subscribed_fields=messages,nope`, {
+        json: { access_token: PAGE_TOKEN },
+      });
+      const missing = await call(path, { json: { access_token: PAGE_TOKEN } });
+      const asJson = await call(path, {
+        json: { access_token: PAGE_TOKEN, subscribed_fields: ['message_reads'] },
+      });
+
+      // Assert
+      expect(ok.body).toEqual({ success: true });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error?.message).toMatch(/^\(#100\) Param subscribed_fields\[1\]/);
+      expect(missing.body.error?.message).toBe(
+        '(#100) The parameter subscribed_fields is required',
+      );
+      expect(asJson.body).toEqual({ success: true });
+      expect(emulator.subscription(PAGE_ID).fields).toEqual(['message_reads']);
+    });
+
+    it("checks credentials as for sends: the Page's own token, and the proof", async () => {
+      // Act
+      const base = `/${VERSION}/${PAGE_ID}/subscribed_apps`;
+      const auth = { authorization: `Bearer ${PAGE_TOKEN}` };
+      const noProof = await call(base, { method: 'GET', headers: auth });
+      const badProof = await call(`${base}?appsecret_proof=00`, { method: 'GET', headers: auth });
+      const noToken = await call(`${base}?appsecret_proof=${proofOf(PAGE_TOKEN)}`, {
+        method: 'GET',
+      });
+      const otherPage = await subscriptions().list(OTHER_PAGE_ID, PAGE_TOKEN, APP_SECRET);
+      const unknownToken = await subscriptions().list(PAGE_ID, 'EAAB-unknown', APP_SECRET);
+      const deleted = await call(`${base}?appsecret_proof=${proofOf(PAGE_TOKEN)}`, {
+        method: 'DELETE',
+        headers: auth,
+      });
+
+      // Assert
+      expect(noProof.body.error?.message).toContain('require an appsecret_proof');
+      expect(badProof.body.error?.message).toContain('Invalid appsecret_proof');
+      expect(noToken.body.error?.code).toBe(104);
+      expect(otherPage).toMatchObject({ ok: false, failure: { code: 100, subcode: 33 } });
+      expect(unknownToken).toMatchObject({ ok: false, failure: { code: 190 } });
+      expect(deleted.body.error).toMatchObject({ code: 100, error_subcode: 33 });
+    });
+
+    it('answers usage headers on subscription calls too', async () => {
+      // Act
+      const answer = await call(
+        `/${VERSION}/${PAGE_ID}/subscribed_apps?appsecret_proof=${proofOf(PAGE_TOKEN)}`,
+        { method: 'GET', headers: { authorization: `Bearer ${PAGE_TOKEN}` } },
+      );
+
+      // Assert
+      expect(answer.headers.get('x-business-use-case-usage')).toContain(PAGE_ID);
+    });
+
+    it('sets a subscription through the control API, and shows it in the state', async () => {
+      // Act
+      const set = await call('/_emulator/subscriptions', {
+        json: { pageId: PAGE_ID, fields: ['messages'], refuseSubscribe: true },
+      });
+
+      // Assert
+      expect(set.status).toBe(201);
+      expect(emulator.state().subscriptions).toEqual([
+        { pageId: PAGE_ID, fields: ['messages'], refuseSubscribe: true },
+      ]);
+      expect(emulator.subscription(OTHER_PAGE_ID).fields).toEqual(REQUIRED_PAGE_FIELDS);
     });
   });
 
