@@ -68,6 +68,12 @@ ended.
   --dry-run             count the messages and show their kinds (opt-in, event, follow-up)
                         without moving them
   --max N               move (or look at) at most N messages`,
+  pages: `usage: lcm pages [target] [--json]
+
+Shows each Page's health: sending or paused (restricted by Meta, token invalid, rate-limited),
+since when, when its next probe may go, the last error, the newest opt-in and first message the
+watchdog saw, and the watchdog's check of the app's webhook subscription. Pages in the secret that
+have no state yet are listed too when the secret can be read. Never prints tokens.`,
   optout: `usage: lcm optout <login_id | psid | asid> [--kind login|psid|asid] [--reason <text>] [target] [--json]
 
 Opts a person out, as POST /optouts does: suppresses every identifier linked to the one given
@@ -88,6 +94,7 @@ Commands:
   list           opt-ins, newest first (--status, --page, --since, --limit)
   stats          counts per status and Page, opt-in→send latency percentiles
   redrive        move dead-letter messages back to the send queue (--dry-run, --max)
+  pages          each Page's health: paused or sending, last opt-in and send, subscription
   optout <id>    opt a person out, as POST /optouts does
 
 ${TARGET_USAGE}
@@ -122,6 +129,7 @@ export type Invocation =
     })
   | (Common & { command: 'stats'; sinceMs: number; pageId?: string })
   | (Common & { command: 'redrive'; dryRun: boolean; max?: number })
+  | (Common & { command: 'pages' })
   | (Common & { command: 'optout'; id: string; kind?: PersonKind; reason?: string });
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -148,6 +156,7 @@ const COMMAND_OPTIONS: Record<CommandName, OptionSpec> = {
   },
   stats: { since: { type: 'string' }, page: { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, max: { type: 'string' } },
+  pages: {},
   optout: { kind: { type: 'string' }, reason: { type: 'string' } },
 };
 
@@ -294,6 +303,8 @@ export function parseCommandLine(argv: string[], nowMs: number): Invocation {
         ...(pageId !== undefined ? { pageId } : {}),
       };
     }
+    case 'pages':
+      return { ...common, command: 'pages' };
     case 'redrive': {
       const max = str('max');
       return {

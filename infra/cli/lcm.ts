@@ -1,6 +1,7 @@
 /**
  * `lcm`, the operators' inspector: answers "why didn't this person get a message?" from the
- * records, lists and counts opt-ins, redrives the dead-letter queue and opts people out. Run it
+ * records, lists and counts opt-ins, shows each Page's health, redrives the dead-letter queue and
+ * opts people out. Run it
  * with `npx lcm <command>` (bin/lcm.js); `lcm --help` lists the commands.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,6 +10,7 @@ import { type Invocation, parseCommandLine } from './args';
 import { inspectPerson } from './commands/inspect';
 import { listOptins } from './commands/list';
 import { optoutPerson } from './commands/optout';
+import { listPages } from './commands/pages';
 import { redrive } from './commands/redrive';
 import { optinStats } from './commands/stats';
 import type { Context, Outcome } from './context';
@@ -54,6 +56,8 @@ function execute(ctx: Context, invocation: Command, env: Env): Promise<Outcome<u
       return redrive(ctx, invocation);
     case 'optout':
       return optoutPerson(ctx, invocation, env);
+    case 'pages':
+      return listPages(ctx);
   }
 }
 

@@ -87,6 +87,26 @@ describe('cli/args', () => {
       });
     });
 
+    it('reads pages, with a target and --json', () => {
+      expect(parse('pages --stack LoginConnect --json')).toEqual({
+        command: 'pages',
+        target: { local: false, stack: 'LoginConnect' },
+        json: true,
+      });
+    });
+
+    it('shows the pages command in the usage and its own help', () => {
+      const help = parse('pages --help');
+
+      expect(parse('--help')).toMatchObject({
+        text: expect.stringContaining('pages          each Page'),
+      });
+      expect(help).toMatchObject({
+        command: 'help',
+        text: expect.stringMatching(/^usage: lcm pages/),
+      });
+    });
+
     it.each([
       ['frobnicate', /unknown command "frobnicate"/],
       ['--json', /give a command first/],
@@ -105,6 +125,8 @@ describe('cli/args', () => {
       ['inspect x --kind email', /--kind is one of login, psid, asid/],
       ['inspect x --local --stack S', /--local or --stack, not both/],
       ['redrive --status sent', /Unknown option '--status'/],
+      ['pages 1111111111', /unexpected argument "1111111111"/],
+      ['pages --since 1d', /Unknown option '--since'/],
     ])('refuses "%s" with a usage error', (line, message) => {
       const error = usageErrorOf(line);
 
