@@ -17,6 +17,8 @@ const config = loadSenderConfig(process.env, process.env.FIRST_MESSAGES_JSON);
 const sqs = sqsClient();
 
 const doc = documentClient();
+/** When the current invocation ends (Lambda kills it then): the record's last chance. */
+let invocationEndsAtMs = Number.POSITIVE_INFINITY;
 const deps: ProcessDeps = {
   store: new DynamoDbOptinStore(doc, config.tableName, config.retention),
   people: new DynamoDbPersonStore(doc, config.tableName, config.retention),
@@ -27,6 +29,7 @@ const deps: ProcessDeps = {
   retryPolicy: config.retryPolicy,
   leaseMs: config.leaseMs,
   unknownOutcome: config.unknownOutcome,
+  invocationEndsAt: () => invocationEndsAtMs,
   followupOptions: config.followupOptions,
   handOver: async (job) => {
     await enqueueJobs(sqs, config.queueUrl, [job]);
@@ -43,6 +46,7 @@ const processor = new BatchProcessor(EventType.SQS);
 /** SQS → first messages. Records that must come back later are reported as batch item failures. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
+  invocationEndsAtMs = Date.now() + context.getRemainingTimeInMillis();
   try {
     metricsRecorder.count('RecordsReceived', event.Records.length);
     return await processPartialResponse(

@@ -138,6 +138,11 @@ export const SentJobSchema = z.object({
   recipientId: z.string().min(1).optional(),
   /** When Graph accepted it (epoch ms). */
   sentAt: z.number().int().positive(),
+  /**
+   * For an opt-in, its own timestamp (epoch ms): the record is written only for that very opt-in,
+   * never over a newer one (a new consent after a deletion).
+   */
+  optinAt: z.number().int().positive().optional(),
 });
 export type SentJob = z.infer<typeof SentJobSchema>;
 /** The longest reason and excerpt a rejected opt-in carries (and its record keeps). */

@@ -205,6 +205,7 @@ async function attempt(
         owner: claim.owner,
         ...sent,
         sentAt: now,
+        optinAt: optin.optinAtMs,
       }),
       claim.leaseUntilMs,
       deps,

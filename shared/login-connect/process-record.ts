@@ -1,5 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
-import { type EventJob, type QueueJob, QueueJobSchema, type SentJob } from '../messages';
+import {
+  type EventJob,
+  type QueueJob,
+  QueueJobSchema,
+  type RejectedOptinJob,
+  type SentJob,
+} from '../messages';
 import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
@@ -68,6 +74,10 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     return;
   }
   if (job.value.kind === 'rejected_optin') {
+    if (await deletedSinceReceived(job.value, deps)) {
+      deps.metrics.count('EventsDropped', 1, { reason: 'person_deleted' });
+      return;
+    }
     await recordRejectedOptin(job.value, deps, { sqsMessageId: record.messageId });
     return;
   }
@@ -159,7 +169,14 @@ async function recordHandedOver(job: SentJob, record: SQSRecord, deps: ProcessDe
   try {
     outcome =
       job.target === 'optin'
-        ? await deps.store.recordHandedOver({ ...facts, loginId: job.id }, deps.now())
+        ? await deps.store.recordHandedOver(
+            {
+              ...facts,
+              loginId: job.id,
+              ...(job.optinAt !== undefined ? { optinAtMs: job.optinAt } : {}),
+            },
+            deps.now(),
+          )
         : await deps.messages.recordHandedOver({ ...facts, id: job.id }, deps.now());
   } catch (error) {
     deps.log.warn('a handed-over send could not be recorded yet', { ...context, error });
@@ -261,6 +278,15 @@ async function deletedSince(job: EventJob, deps: ProcessDeps): Promise<boolean> 
   const secrets = await deps.secrets();
   const deletedAt = await deps.people.deletedAt(ids.map((id) => tombstoneId(id, secrets)));
   return deletedAt !== undefined && deletedAt >= (job.timestamp ?? job.receivedAt);
+}
+
+/** Whether a rejected opt-in names (whole) a `login_id` deleted after it was received. */
+async function deletedSinceReceived(job: RejectedOptinJob, deps: ProcessDeps): Promise<boolean> {
+  if (job.loginId === undefined || job.loginIdLength !== undefined) return false;
+  const deletedAt = await deps.people.deletedAt([
+    tombstoneId({ kind: 'login', id: job.loginId }, await deps.secrets()),
+  ]);
+  return deletedAt !== undefined && deletedAt >= job.receivedAt;
 }
 
 async function recordEvent(job: EventJob, deps: ProcessDeps): Promise<void> {

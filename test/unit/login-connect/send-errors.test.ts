@@ -1,6 +1,7 @@
 import {
   classifySendFailure,
   type FailureKind,
+  outcomeUnknown,
   type SendFailure,
 } from '../../../shared/login-connect/send-errors';
 
@@ -41,6 +42,31 @@ describe('login-connect/send-errors', () => {
       ['HTTP 400 without a body', graph(400), 'permanent'],
     ])('classifies %s', (_name, failure, kind) => {
       expect(classifySendFailure(failure)).toBe(kind);
+    });
+  });
+
+  describe('outcomeUnknown()', () => {
+    it.each<[string, SendFailure, boolean]>([
+      ['a timeout', { network: 'timeout', message: 'no answer' }, true],
+      ['a reset mid-request', { network: 'error', networkCode: 'ECONNRESET', message: 'x' }, true],
+      ['a socket error without a code', { network: 'error', message: 'x' }, true],
+      [
+        'a refused connection',
+        { network: 'error', networkCode: 'ECONNREFUSED', message: 'x' },
+        false,
+      ],
+      ['a DNS failure', { network: 'error', networkCode: 'ENOTFOUND', message: 'x' }, false],
+      ["an edge 502 without Graph's body", { httpStatus: 502, message: 'HTTP 502' }, true],
+      ["an edge 504 without Graph's body", { httpStatus: 504, message: 'HTTP 504' }, true],
+      ["a 502 with Graph's error", { httpStatus: 502, code: 2, message: 'x' }, false],
+      ['a Graph 500 code 1', { httpStatus: 500, code: 1, message: 'x' }, false],
+      [
+        'an error answer whose body was lost',
+        { network: 'error', httpStatus: 400, message: 'x' },
+        false,
+      ],
+    ])('says %s leaves the outcome unknown: %s', (_name, failure, unknown) => {
+      expect(outcomeUnknown(failure)).toBe(unknown);
     });
   });
 });
