@@ -180,7 +180,26 @@ export const RejectedOptinJobSchema = z.object({
 });
 export type RejectedOptinJob = z.infer<typeof RejectedOptinJobSchema>;
 
+/**
+ * A data deletion's second pass, queued to run once every attempt in flight at the time of the
+ * deletion has ended (its lease and hand-over grace): an attempt that had already claimed may
+ * have written a `LOCK`, pointers or a suppression after the first pass read the person's
+ * partitions. Carries the identifiers for that short while, in the encrypted queue.
+ */
+export const EraseJobSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal('erase'),
+  /** The deletion's confirmation code: the status record the second pass adds its counts to. */
+  code: z.string().regex(/^[0-9a-f]{20}$/),
+  ids: z
+    .array(z.object({ kind: z.enum(['login', 'psid', 'asid']), id: z.string().min(1).max(512) }))
+    .min(1)
+    .max(256),
+});
+export type EraseJob = z.infer<typeof EraseJobSchema>;
+
 export const QueueJobSchema = z.discriminatedUnion('kind', [
+  EraseJobSchema,
   OptinJobSchema,
   EventJobSchema,
   FollowupJobSchema,

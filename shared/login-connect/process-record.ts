@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import {
+  type EraseJob,
   type EventJob,
   type QueueJob,
   QueueJobSchema,
@@ -79,6 +80,10 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
       return;
     }
     await recordRejectedOptin(job.value, deps, { sqsMessageId: record.messageId });
+    return;
+  }
+  if (job.value.kind === 'erase') {
+    await eraseAgain(job.value, deps);
     return;
   }
   if (job.value.kind === 'sent') {
@@ -278,6 +283,24 @@ async function deletedSince(job: EventJob, deps: ProcessDeps): Promise<boolean> 
   const secrets = await deps.secrets();
   const deletedAt = await deps.people.deletedAt(ids.map((id) => tombstoneId(id, secrets)));
   return deletedAt !== undefined && deletedAt >= (job.timestamp ?? job.receivedAt);
+}
+
+/**
+ * A deletion's second pass: whatever an attempt in flight wrote after the first pass is removed,
+ * and anything new it names is tombstoned too.
+ */
+async function eraseAgain(job: EraseJob, deps: ProcessDeps): Promise<void> {
+  const secrets = await deps.secrets();
+  const erased = await deps.people.erase(job.ids);
+  const known = new Set(job.ids.map((id) => `${id.kind}:${id.id}`));
+  const found = erased.ids.filter((id) => !known.has(`${id.kind}:${id.id}`));
+  if (found.length > 0)
+    await deps.people.bury(
+      found.map((id) => tombstoneId(id, secrets)),
+      deps.now(),
+    );
+  await deps.people.addToDeletion(job.code, erased.deleted, deps.now());
+  deps.log.info('data deletion: second pass done', { code: job.code, deleted: erased.deleted });
 }
 
 /** Whether a rejected opt-in names (whole) a `login_id` deleted after it was received. */

@@ -33,7 +33,9 @@ export const RECORD_MARGIN_MS = 2_000;
 /** Never retry the record for longer than this, whatever the lease. */
 export const RECORD_BUDGET_MS = 10_000;
 /** Leave this much of the invocation for the hand-over itself and the batch's answer. */
-export const INVOCATION_MARGIN_MS = 3_000;
+export const INVOCATION_MARGIN_MS = 1_000;
+/** The first try of the record is never cut shorter than this, whatever the deadlines say. */
+export const FIRST_TRY_MS = 1_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -63,7 +65,10 @@ export async function recordOrHandOver(
       // A write that hangs must not hold the hand-over past the deadline. If it commits later
       // anyway, the hand-over finds this very send recorded (see `RecordOutcome`).
       return {
-        result: await beforeDeadline(record(), deadline - deps.now()),
+        result: await beforeDeadline(
+          record(),
+          Math.max(deadline - deps.now(), tries === 1 ? FIRST_TRY_MS : 0),
+        ),
         tries,
         ...(lastError ? { lastError } : {}),
       };

@@ -54,6 +54,10 @@ const MAX_STORED_PAYLOAD_CHARS = 64_000;
  */
 export const takeoverGraceMs = (leaseMs: number) => Math.min(30_000, leaseMs);
 
+/** How long after its claim an attempt may still write: its lease, then its hand-over grace. */
+export const inFlightSeconds = (leaseSeconds: number) =>
+  leaseSeconds + Math.ceil(takeoverGraceMs(leaseSeconds * 1000) / 1000);
+
 /** An opt-in that nobody holds and that has not ended. */
 const NOT_ENDED = '#status = :pending OR (#status = :sending AND leaseUntil < :now)';
 
