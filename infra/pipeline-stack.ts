@@ -165,6 +165,7 @@ export class PipelineStack extends Stack {
       environment: {
         // Past the queue's visibility timeout (6 × the sender timeout), SQS has had its chance.
         [ENV.sweepGraceSeconds]: String(settings.senderTimeoutSeconds * 6 + 60),
+        [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
       },
     });
