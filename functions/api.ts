@@ -13,6 +13,7 @@ import { permissionsClient } from '../shared/graph/permissions';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
+import { inFlightSeconds } from '../shared/store/dynamodb-optin-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
 const env = process.env;
@@ -32,7 +33,8 @@ const deps: ApiDeps = {
     version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
     timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
   }),
-  enqueue: (jobs) => enqueueJobs(sqs, queueUrl, jobs),
+  enqueue: (jobs, options) => enqueueJobs(sqs, queueUrl, jobs, options ?? {}),
+  inFlightSeconds: inFlightSeconds(intFromEnv(env, ENV.sendLeaseSeconds, 35)),
   now: Date.now,
   log: logger,
 };

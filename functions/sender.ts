@@ -19,6 +19,8 @@ const config = loadSenderConfig(process.env, process.env.FIRST_MESSAGES_JSON);
 const sqs = sqsClient();
 
 const doc = documentClient();
+/** When the current invocation ends (Lambda kills it then): the record's last chance. */
+let invocationEndsAtMs = Number.POSITIVE_INFINITY;
 const deps: ProcessDeps = {
   store: new DynamoDbOptinStore(doc, config.tableName, config.retention),
   people: new DynamoDbPersonStore(doc, config.tableName, config.retention),
@@ -29,6 +31,7 @@ const deps: ProcessDeps = {
   retryPolicy: config.retryPolicy,
   leaseMs: config.leaseMs,
   unknownOutcome: config.unknownOutcome,
+  invocationEndsAt: () => invocationEndsAtMs,
   followupOptions: config.followupOptions,
   // Per container: each Page's state is read at most once per PAGE_STATE_CACHE_SECONDS.
   pages: new PageHealth(new DynamoDbPageStore(doc, config.tableName), config.pageHealth),
@@ -48,6 +51,7 @@ const processor = new BatchProcessor(EventType.SQS);
 /** SQS → first messages. Records that must come back later are reported as batch item failures. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
+  invocationEndsAtMs = Date.now() + context.getRemainingTimeInMillis();
   try {
     metricsRecorder.count('RecordsReceived', event.Records.length);
     return await processPartialResponse(

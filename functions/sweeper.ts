@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { documentClient, sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
-import { retentionFromEnv } from '../shared/config';
+import { retentionFromEnv, unknownOutcomeFromEnv } from '../shared/config';
 import { ENV, intFromEnv, requireEnv } from '../shared/env';
 import { type SweepResult, sweep } from '../shared/login-connect/sweep';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
@@ -17,6 +17,7 @@ const deps = {
     retentionFromEnv(env),
   ),
   enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, queueUrl, jobs),
+  unknownOutcome: unknownOutcomeFromEnv(env),
   now: Date.now,
 };
 // Past the queue's visibility timeout SQS has had its chance; an opt-in enqueued again gets as long.
@@ -30,6 +31,8 @@ export const handler = async (_event: unknown, context: Context): Promise<SweepR
     const result = await sweep(deps, options);
     metricsRecorder.count('SweepRequeued', result.requeued);
     metricsRecorder.count('SweepExpired', result.expired);
+    // A dead attempt whose window passed: counted with every other unknown outcome (its alarm).
+    if (result.unknown > 0) metricsRecorder.count('SendOutcomeUnknown', result.unknown);
     if (result.checked > 0)
       logger.warn('sweep found opt-ins nothing was working on', { ...result });
     return result;

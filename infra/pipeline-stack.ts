@@ -39,10 +39,12 @@ const SENDER_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:ConditionCheckItem',
   'dynamodb:Query',
+  // A data deletion's second pass runs in the sender (see `EraseJob`).
+  'dynamodb:BatchWriteItem',
 ] as const;
 
 /** The API function also erases a person's records on Facebook's data deletion request. */
-const API_TABLE_ACTIONS = [...SENDER_TABLE_ACTIONS, 'dynamodb:BatchWriteItem'] as const;
+const API_TABLE_ACTIONS = SENDER_TABLE_ACTIONS;
 
 /** The esbuild `define` key the sender reads its templates from (see `ENV.firstMessages`). */
 const FIRST_MESSAGES_DEFINE = `process.env.${ENV.firstMessages}`;
@@ -149,6 +151,8 @@ export class PipelineStack extends Stack {
         [ENV.graphApiVersion]: settings.graphApiVersion,
         [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
         [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
+        // A deletion's second pass waits for attempts in flight: the sender's lease.
+        [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
         [ENV.lockRetentionDays]: String(settings.retention.lockDays),
         [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
@@ -164,6 +168,7 @@ export class PipelineStack extends Stack {
       environment: {
         // Past the queue's visibility timeout (6 × the sender timeout), SQS has had its chance.
         [ENV.sweepGraceSeconds]: String(settings.senderTimeoutSeconds * 6 + 60),
+        [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
         [ENV.optinRetentionDays]: String(settings.retention.optinDays),
       },
     });

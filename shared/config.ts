@@ -82,7 +82,7 @@ export function followupOptionsFromEnv(env: Env): FollowupOptions {
   return { humanAgentEnabled: boolFromEnv(env, ENV.humanAgentEnabled, false) };
 }
 
-function unknownOutcomeFromEnv(env: Env): UnknownOutcomePolicy {
+export function unknownOutcomeFromEnv(env: Env): UnknownOutcomePolicy {
   const value = stringFromEnv(env, ENV.sendUnknownOutcome, 'retry');
   if (!(UNKNOWN_OUTCOME_POLICIES as readonly string[]).includes(value)) {
     throw new Error(

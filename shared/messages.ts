@@ -138,6 +138,11 @@ export const SentJobSchema = z.object({
   recipientId: z.string().min(1).optional(),
   /** When Graph accepted it (epoch ms). */
   sentAt: z.number().int().positive(),
+  /**
+   * For an opt-in, its own timestamp (epoch ms): the record is written only for that very opt-in,
+   * never over a newer one (a new consent after a deletion).
+   */
+  optinAt: z.number().int().positive().optional(),
 });
 export type SentJob = z.infer<typeof SentJobSchema>;
 /** The longest reason and excerpt a rejected opt-in carries (and its record keeps). */
@@ -175,7 +180,26 @@ export const RejectedOptinJobSchema = z.object({
 });
 export type RejectedOptinJob = z.infer<typeof RejectedOptinJobSchema>;
 
+/**
+ * A data deletion's second pass, queued to run once every attempt in flight at the time of the
+ * deletion has ended (its lease and hand-over grace): an attempt that had already claimed may
+ * have written a `LOCK`, pointers or a suppression after the first pass read the person's
+ * partitions. Carries the identifiers for that short while, in the encrypted queue.
+ */
+export const EraseJobSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal('erase'),
+  /** The deletion's confirmation code: the status record the second pass adds its counts to. */
+  code: z.string().regex(/^[0-9a-f]{20}$/),
+  ids: z
+    .array(z.object({ kind: z.enum(['login', 'psid', 'asid']), id: z.string().min(1).max(512) }))
+    .min(1)
+    .max(256),
+});
+export type EraseJob = z.infer<typeof EraseJobSchema>;
+
 export const QueueJobSchema = z.discriminatedUnion('kind', [
+  EraseJobSchema,
   OptinJobSchema,
   EventJobSchema,
   FollowupJobSchema,

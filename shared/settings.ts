@@ -118,6 +118,11 @@ export const SettingsSchema = z
     /** Delete the table and queues with the stack (for throwaway test stacks only). */
     destroyOnRemoval: z.boolean().default(false),
   })
+  .refine((s) => s.senderTimeoutSeconds >= s.graphTimeoutSeconds + 5, {
+    // After Graph answers, the sender needs time to record the send or hand the record over.
+    error: 'must be at least graphTimeoutSeconds + 5',
+    path: ['senderTimeoutSeconds'],
+  })
   .refine((s) => s.sendRetryBaseSeconds <= s.sendRetryMaxSeconds, {
     error: 'must not be larger than sendRetryMaxSeconds',
     path: ['sendRetryBaseSeconds'],

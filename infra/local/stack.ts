@@ -19,6 +19,7 @@ import { type HttpApiHandler, startApiServer } from './api-server';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
 import { GraphEmulator } from './graph-emulator';
 import { lambdaContext } from './lambda-context';
+import { ensureQueue, startSqs } from './sqs-emulator';
 import { type ConsumedCapacityTotals, type OperationTraffic, WireProxy } from './wire-proxy';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -36,11 +37,14 @@ export interface LocalStackOptions {
   /** A Graph API to use instead of starting the emulator. */
   graphApiUrl?: string;
   tableName: string;
-  /** Where DynamoDB keeps its data and the generated secret lives. @default .local */
+  /**
+   * Where DynamoDB (`dynamodb/`) and the queues (`sqs/`) keep their data and the generated secret
+   * lives. @default .local
+   */
   dataDir: string;
   /** The secret document; generated in `dataDir` when not given. */
   secretsFile?: string;
-  /** Delete the DynamoDB data first. */
+  /** Delete the DynamoDB data and the queued messages first. */
   fresh: boolean;
   sendRetryBaseSeconds: number;
   sendRetryMaxSeconds: number;
@@ -215,8 +219,11 @@ async function start(
   }
   mkdirSync(options.dataDir, { recursive: true });
   const dynamoDir = join(options.dataDir, 'dynamodb');
-  if (options.fresh) rmSync(dynamoDir, { recursive: true, force: true });
-  mkdirSync(dynamoDir, { recursive: true });
+  const sqsDir = join(options.dataDir, 'sqs');
+  for (const dir of [dynamoDir, sqsDir]) {
+    if (options.fresh) rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
   const secretsFile = options.secretsFile ?? join(options.dataDir, 'secret.json');
   if (options.secretsFile === undefined) ensureDevSecret(secretsFile);
   const secrets = parseAppSecrets(JSON.parse(readFileSync(secretsFile, 'utf8')), secretsFile);
@@ -225,7 +232,7 @@ async function start(
   // Every emulator is started at once; each takes its own time.
   const [dynamo, fauxqs, graph] = await Promise.all([
     startDynamoDbLocal({ port: options.dynamodbPort, dataDir: dynamoDir }),
-    startSqs(options.sqsPort),
+    startSqs({ port: options.sqsPort, dataDir: sqsDir, region: REGION }),
     options.graphApiUrl === undefined
       ? GraphEmulator.start({
           port: options.graphPort,
@@ -253,18 +260,24 @@ async function start(
     baseSeconds: options.sendRetryBaseSeconds,
     maxSeconds: options.sendRetryMaxSeconds,
   };
-  const dlq = fauxqs.createQueue(`${options.tableName}-dlq`, {
-    attributes: { MessageRetentionPeriod: '1209600' },
-  });
-  const queue = fauxqs.createQueue(`${options.tableName}-jobs`, {
-    attributes: {
+  const dlq = await ensureQueue(
+    fauxqs,
+    `${options.tableName}-dlq`,
+    { MessageRetentionPeriod: '1209600' },
+    REGION,
+  );
+  const queue = await ensureQueue(
+    fauxqs,
+    `${options.tableName}-jobs`,
+    {
       VisibilityTimeout: String(options.senderTimeoutSeconds * 6),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: dlq.queueArn,
         maxReceiveCount: String(maxReceiveCountFor(retryPolicy)),
       }),
     },
-  });
+    REGION,
+  );
 
   const proxies = options.countRequests
     ? await Promise.all([
@@ -414,12 +427,6 @@ async function start(
     pollerPid: poller.pid,
     stop: stopAll,
   };
-}
-
-async function startSqs(port: number) {
-  // fauxqs is an ES module; this file runs as CommonJS under tsx, so load it dynamically.
-  const { startFauxqs } = await import('fauxqs');
-  return startFauxqs({ port, host: 'localhost', logger: false, defaultRegion: REGION });
 }
 
 /**

@@ -2,9 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { parseSignedRequest } from '../facebook/signed-request';
 import { loginIdFor } from '../login-connect/login-id';
 import { tombstoneId } from '../login-connect/tombstone';
+import type { EraseJob } from '../messages';
 import type { AppSecrets } from '../secrets';
 import type { PersonStore } from '../store/person-store';
 import type { PersonId } from '../store/table-definition';
+
+/** SQS delays a message by 15 minutes at most. */
+const MAX_DELAY_SECONDS = 900;
 
 /** How long the status page of a deletion stays available. */
 const STATUS_DAYS = 90;
@@ -57,7 +61,14 @@ export function derivedLoginIds(asid: string, secrets: AppSecrets): PersonId[] {
  */
 export async function deleteUserData(
   signedRequest: string,
-  deps: { secrets: AppSecrets; people: PersonStore },
+  deps: {
+    secrets: AppSecrets;
+    people: PersonStore;
+    /** Queues the second pass (see `EraseJob`) to run after `delaySeconds`. */
+    enqueueLater?: (job: EraseJob, delaySeconds: number) => Promise<unknown>;
+    /** How long an attempt in flight may still write: the sender's lease and hand-over grace. */
+    inFlightSeconds?: number;
+  },
   nowMs: number,
 ): Promise<DeletionResult> {
   const parsed = parseSignedRequest(
@@ -100,6 +111,13 @@ export async function deleteUserData(
     },
     STATUS_DAYS,
   );
+  // An attempt that claimed before the tombstones may still write a LOCK, pointers or a
+  // suppression after the erasure read the partitions: a second pass removes them once it ended.
+  if (deps.enqueueLater)
+    await deps.enqueueLater(
+      { v: 1, kind: 'erase', code, ids: erased.ids.slice(0, 256) },
+      Math.min(MAX_DELAY_SECONDS, (deps.inFlightSeconds ?? 65) + 5),
+    );
   return { ok: true, code, status, deleted: erased.deleted };
 }
 

@@ -22,7 +22,9 @@ export interface ApiDeps {
   people: PersonStore;
   messages: MessageStore;
   permissions: PermissionsLookup;
-  enqueue(jobs: QueueJob[]): Promise<unknown>;
+  enqueue(jobs: QueueJob[], options?: { delaySeconds?: number }): Promise<unknown>;
+  /** How long a sender attempt may still write after it claimed: its lease and hand-over grace. */
+  inFlightSeconds: number;
   now: () => number;
   log: SenderLog;
 }
@@ -100,7 +102,12 @@ const PUBLIC: Record<PublicRoute, Handler> = {
       return refuse(400, 'invalid_request', 'Expected a form field signed_request.');
     const result = await deleteUserData(
       signedRequest,
-      { secrets: await deps.secrets(), people: deps.people },
+      {
+        secrets: await deps.secrets(),
+        people: deps.people,
+        enqueueLater: (job, delaySeconds) => deps.enqueue([job], { delaySeconds }),
+        inFlightSeconds: deps.inFlightSeconds,
+      },
       deps.now(),
     );
     if (!result.ok) {

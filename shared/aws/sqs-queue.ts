@@ -68,14 +68,18 @@ export async function enqueueJobs(
   sqs: SQSClient,
   queueUrl: string,
   jobs: QueueJob[],
-  options: { attempts?: number; backoffMs?: number } = {},
+  options: { attempts?: number; backoffMs?: number; delaySeconds?: number } = {},
 ): Promise<{ batches: number }> {
   const attempts = options.attempts ?? 4;
   const backoffMs = options.backoffMs ?? 50;
   const groups = batchBodies(jobs.map(serializeJob));
   await Promise.all(
     groups.map(async (group) => {
-      let pending = group.map((body, index) => ({ Id: String(index), MessageBody: body }));
+      let pending = group.map((body, index) => ({
+        Id: String(index),
+        MessageBody: body,
+        ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+      }));
       for (let attempt = 1; pending.length > 0; attempt += 1) {
         const result = await sqs.send(
           new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }),

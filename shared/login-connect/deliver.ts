@@ -23,7 +23,7 @@ import {
   type SendFailure,
   type UnknownOutcomePolicy,
 } from './send-errors';
-import { tombstoneId } from './tombstone';
+import { TOMBSTONE_DAYS, tombstoneId } from './tombstone';
 import { isInsideWindow, windowEndsAt } from './window';
 
 export interface DeliverDeps extends RecordSendDeps {
@@ -136,6 +136,9 @@ export async function deliverFirstMessage(
   };
   const startedAt = deps.now();
 
+  // Older than any tombstone lives: the person may have been deleted since; keep nothing.
+  if (startedAt - optin.optinAtMs > TOMBSTONE_DAYS * 86_400_000)
+    return { result: 'skipped', reason: 'older_than_any_record' };
   if (!isInsideWindow(optin.optinAtMs, startedAt)) {
     const paused = (await deps.pages?.read(optin.pageId, startedAt))?.pausedReason;
     return settle(
@@ -285,6 +288,7 @@ async function attempt(
         owner: claim.owner,
         ...sent,
         sentAt: now,
+        optinAt: optin.optinAtMs,
       }),
       claim.leaseUntilMs,
       deps,

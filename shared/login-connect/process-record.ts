@@ -1,9 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import {
+  type EraseJob,
   type EventJob,
   type OptinJob,
   type QueueJob,
   QueueJobSchema,
+  type RejectedOptinJob,
   type SentJob,
 } from '../messages';
 import type { MessageStore } from '../store/message-store';
@@ -78,7 +80,15 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
     return;
   }
   if (job.value.kind === 'rejected_optin') {
+    if (await deletedSinceReceived(job.value, deps)) {
+      deps.metrics.count('EventsDropped', 1, { reason: 'person_deleted' });
+      return;
+    }
     await recordRejectedOptin(job.value, deps, { sqsMessageId: record.messageId });
+    return;
+  }
+  if (job.value.kind === 'erase') {
+    await eraseAgain(job.value, deps);
     return;
   }
   if (job.value.kind === 'sent') {
@@ -257,7 +267,14 @@ async function recordHandedOver(job: SentJob, record: SQSRecord, deps: ProcessDe
   try {
     outcome =
       job.target === 'optin'
-        ? await deps.store.recordHandedOver({ ...facts, loginId: job.id }, deps.now())
+        ? await deps.store.recordHandedOver(
+            {
+              ...facts,
+              loginId: job.id,
+              ...(job.optinAt !== undefined ? { optinAtMs: job.optinAt } : {}),
+            },
+            deps.now(),
+          )
         : await deps.messages.recordHandedOver({ ...facts, id: job.id }, deps.now());
   } catch (error) {
     deps.log.warn('a handed-over send could not be recorded yet', { ...context, error });
@@ -359,6 +376,33 @@ async function deletedSince(job: EventJob, deps: ProcessDeps): Promise<boolean> 
   const secrets = await deps.secrets();
   const deletedAt = await deps.people.deletedAt(ids.map((id) => tombstoneId(id, secrets)));
   return deletedAt !== undefined && deletedAt >= (job.timestamp ?? job.receivedAt);
+}
+
+/**
+ * A deletion's second pass: whatever an attempt in flight wrote after the first pass is removed,
+ * and anything new it names is tombstoned too.
+ */
+async function eraseAgain(job: EraseJob, deps: ProcessDeps): Promise<void> {
+  const secrets = await deps.secrets();
+  const erased = await deps.people.erase(job.ids);
+  const known = new Set(job.ids.map((id) => `${id.kind}:${id.id}`));
+  const found = erased.ids.filter((id) => !known.has(`${id.kind}:${id.id}`));
+  if (found.length > 0)
+    await deps.people.bury(
+      found.map((id) => tombstoneId(id, secrets)),
+      deps.now(),
+    );
+  await deps.people.addToDeletion(job.code, erased.deleted, deps.now());
+  deps.log.info('data deletion: second pass done', { code: job.code, deleted: erased.deleted });
+}
+
+/** Whether a rejected opt-in names (whole) a `login_id` deleted after it was received. */
+async function deletedSinceReceived(job: RejectedOptinJob, deps: ProcessDeps): Promise<boolean> {
+  if (job.loginId === undefined || job.loginIdLength !== undefined) return false;
+  const deletedAt = await deps.people.deletedAt([
+    tombstoneId({ kind: 'login', id: job.loginId }, await deps.secrets()),
+  ]);
+  return deletedAt !== undefined && deletedAt >= job.receivedAt;
 }
 
 async function recordEvent(job: EventJob, deps: ProcessDeps): Promise<void> {

@@ -11,6 +11,8 @@ export interface RecordSendDeps {
   /** Puts a "record this send" job on the queue. */
   handOver: (job: SentJob) => Promise<void>;
   random?: () => number;
+  /** When the invocation must have finished (epoch ms; Lambda's deadline), if there is one. */
+  invocationEndsAt?: () => number;
 }
 
 /** Graph accepted a message and neither the table nor the queue would take its record. */
@@ -30,6 +32,10 @@ export class SendNotRecordedError extends Error {
 export const RECORD_MARGIN_MS = 2_000;
 /** Never retry the record for longer than this, whatever the lease. */
 export const RECORD_BUDGET_MS = 10_000;
+/** Leave this much of the invocation for the hand-over itself and the batch's answer. */
+export const INVOCATION_MARGIN_MS = 1_000;
+/** The first try of the record is never cut shorter than this, whatever the deadlines say. */
+export const FIRST_TRY_MS = 1_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -48,11 +54,24 @@ export async function recordOrHandOver(
 ): Promise<{ result: RecordResult; tries: number; lastError?: unknown }> {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
-  const deadline = Math.min(leaseUntilMs - RECORD_MARGIN_MS, deps.now() + RECORD_BUDGET_MS);
+  const deadline = Math.min(
+    leaseUntilMs - RECORD_MARGIN_MS,
+    deps.now() + RECORD_BUDGET_MS,
+    (deps.invocationEndsAt?.() ?? Number.POSITIVE_INFINITY) - INVOCATION_MARGIN_MS,
+  );
   let lastError: unknown;
   for (let tries = 1; ; tries += 1) {
     try {
-      return { result: await record(), tries, ...(lastError ? { lastError } : {}) };
+      // A write that hangs must not hold the hand-over past the deadline. If it commits later
+      // anyway, the hand-over finds this very send recorded (see `RecordOutcome`).
+      return {
+        result: await beforeDeadline(
+          record(),
+          Math.max(deadline - deps.now(), tries === 1 ? FIRST_TRY_MS : 0),
+        ),
+        tries,
+        ...(lastError ? { lastError } : {}),
+      };
     } catch (error) {
       lastError = error;
     }
@@ -70,4 +89,16 @@ export async function recordOrHandOver(
     }
     await sleep(delay);
   }
+}
+
+/** The promise's value, or a rejection once `ms` have passed without one. */
+function beforeDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('the record did not answer before the deadline')),
+      Math.max(ms, 0),
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

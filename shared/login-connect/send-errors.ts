@@ -50,8 +50,12 @@ const NOT_SENT_NETWORK_CODES = new Set([
 
 /** True when a failed call may nonetheless have delivered the message (see `NOT_SENT_NETWORK_CODES`). */
 export function outcomeUnknown(failure: SendFailure): boolean {
-  // An HTTP answer, even an error, means Graph decided: an error status is not a send.
-  if (failure.network === undefined || failure.httpStatus !== undefined) return false;
+  // A 502/504 without Graph's error body came from an edge proxy that gave up waiting: Graph
+  // itself may have sent the message.
+  if (failure.network === undefined)
+    return (failure.httpStatus === 502 || failure.httpStatus === 504) && failure.code === undefined;
+  // Any other HTTP answer, even an error, means Graph decided: an error status is not a send.
+  if (failure.httpStatus !== undefined) return false;
   if (failure.network === 'timeout') return true;
   return failure.networkCode === undefined || !NOT_SENT_NETWORK_CODES.has(failure.networkCode);
 }

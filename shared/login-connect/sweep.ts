@@ -1,8 +1,11 @@
 import type { OptinJob } from '../messages';
 import type { OptinStore } from '../store/optin-store';
+import type { UnknownOutcomePolicy } from './send-errors';
 
 export interface SweepDeps {
   store: OptinStore;
+  /** What an attempt whose lease ran out (its outcome unknown) ends as when its window passed. */
+  unknownOutcome?: UnknownOutcomePolicy;
   enqueue(jobs: OptinJob[]): Promise<unknown>;
   now: () => number;
 }
@@ -23,6 +26,8 @@ export interface SweepResult {
   checked: number;
   requeued: number;
   expired: number;
+  /** Passed opt-ins whose last attempt's outcome is unknown (a lease ran out mid-attempt). */
+  unknown: number;
 }
 
 /**
@@ -34,16 +39,20 @@ export interface SweepResult {
 export async function sweep(deps: SweepDeps, options: SweepOptions): Promise<SweepResult> {
   const now = deps.now();
   const stale = await deps.store.stale(now - options.graceMs, options.limit);
-  const result: SweepResult = { checked: stale.length, requeued: 0, expired: 0 };
+  const result: SweepResult = { checked: stale.length, requeued: 0, expired: 0, unknown: 0 };
   const jobs: OptinJob[] = [];
   for (const optin of stale) {
     if (optin.windowEndsAtMs <= now) {
-      const settled = await deps.store.settle(
-        optin,
-        { status: 'expired', reason: 'window_closed_unattended' },
-        now,
-      );
-      if (settled.outcome === 'recorded') result.expired += 1;
+      // A `sending` opt-in here is an attempt whose process died: it may have sent.
+      const diedMidAttempt = optin.status === 'sending';
+      const end =
+        diedMidAttempt && deps.unknownOutcome === 'hold'
+          ? { status: 'unknown' as const, reason: 'previous_attempt_outcome_unknown' }
+          : { status: 'expired' as const, reason: 'window_closed_unattended' };
+      const settled = await deps.store.settle(optin, end, now);
+      if (settled.outcome !== 'recorded') continue;
+      if (diedMidAttempt) result.unknown += 1;
+      if (end.status === 'expired') result.expired += 1;
       continue;
     }
     // Claim the re-enqueue first, so two sweeps running at once enqueue it once.

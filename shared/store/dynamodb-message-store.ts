@@ -15,7 +15,7 @@ import {
   iso,
   STATUS,
 } from './dynamo-helpers';
-import { RecordSendError, type Retention, sameSend } from './dynamodb-optin-store';
+import { RecordSendError, type Retention, sameSend, takeoverGraceMs } from './dynamodb-optin-store';
 import {
   type MessageClaim,
   type MessageClaimResult,
@@ -155,13 +155,28 @@ export class DynamoDbMessageStore implements MessageStore {
       if (old === undefined) return { outcome: 'missing' };
       if (TERMINAL_MESSAGE_STATUSES.has(String(old.status)))
         return { outcome: 'done', status: old.status as MessageStatus };
+      // Our own claim took effect and only its answer was lost (the SDK retried it): it is ours.
       if (
         old.status === 'sending' &&
-        typeof old.leaseUntil === 'string' &&
-        old.leaseUntil < now &&
-        typeof old.leaseOwner === 'string'
+        old.leaseOwner === owner &&
+        typeof old.leaseUntil === 'string'
       )
-        return { outcome: 'abandoned', owner: old.leaseOwner };
+        return {
+          outcome: 'claimed',
+          claim: {
+            id,
+            owner,
+            leaseUntilMs: Date.parse(old.leaseUntil),
+            message: old as OutboundMessage,
+          },
+          takeover: when.takeover === true,
+        };
+      if (old.status === 'sending' && typeof old.leaseOwner === 'string') {
+        // As for opt-ins: an expired lease is given up only after the hand-over grace.
+        const abandonedAtMs = Date.parse(String(old.leaseUntil)) + takeoverGraceMs(leaseMs);
+        if (abandonedAtMs < nowMs) return { outcome: 'abandoned', owner: old.leaseOwner };
+        if (!Number.isNaN(abandonedAtMs)) return { outcome: 'busy', untilMs: abandonedAtMs + 1 };
+      }
       const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
       const untilMs = typeof until === 'string' ? Date.parse(until) : nowMs + 1000;
       return { outcome: 'busy', untilMs };

@@ -49,6 +49,16 @@ export interface Retention {
 /** Larger payloads are stored as truncated text so an item stays far below DynamoDB's 400 KB. */
 const MAX_STORED_PAYLOAD_CHARS = 64_000;
 
+/**
+ * How long past its end an expired lease is still respected: time for a hand-over job (a send
+ * its holder could not record) to reach the record before anyone takes the attempt over.
+ */
+export const takeoverGraceMs = (leaseMs: number) => Math.min(30_000, leaseMs);
+
+/** How long after its claim an attempt may still write: its lease, then its hand-over grace. */
+export const inFlightSeconds = (leaseSeconds: number) =>
+  leaseSeconds + Math.ceil(takeoverGraceMs(leaseSeconds * 1000) / 1000);
+
 /** An opt-in that nobody holds and that has not ended. */
 const NOT_ENDED = '#status = :pending OR (#status = :sending AND leaseUntil < :now)';
 
@@ -146,7 +156,7 @@ export class DynamoDbOptinStore implements OptinStore {
       values: { ':pending': 'pending' },
     });
     if (claimed === true) return this.claimed(optin, owner, nowMs + leaseMs, false);
-    const refused = await this.explainRefusedClaim(optin, claimed, nowMs);
+    const refused = await this.explainRefusedClaim(optin, claimed, nowMs, owner, leaseMs);
     if (refused.outcome !== 'abandoned' || !options.takeover) return refused;
     // Another attempt's lease ran out: take it over, unless someone else just did.
     const taken = await this.claimWrite(optin, nowMs, leaseMs, owner, {
@@ -156,7 +166,7 @@ export class DynamoDbOptinStore implements OptinStore {
       values: { ':sending': 'sending', ':previous': refused.owner },
     });
     if (taken === true) return this.claimed(optin, owner, nowMs + leaseMs, true);
-    return this.explainRefusedClaim(optin, taken, nowMs);
+    return this.explainRefusedClaim(optin, taken, nowMs, owner, leaseMs);
   }
 
   private claimed(optin: OptinRef, owner: string, leaseUntilMs: number, takeover: boolean) {
@@ -295,6 +305,8 @@ export class DynamoDbOptinStore implements OptinStore {
     optin: OptinRef,
     reasons: CancellationReason[],
     nowMs: number,
+    owner: string,
+    leaseMs: number,
   ): Promise<ClaimResult> {
     const [optinReason, lockReason, suppressionReason, tombstoneReason] = reasons;
     if (reasons.some((r) => r.Code === 'TransactionConflict')) {
@@ -317,6 +329,9 @@ export class DynamoDbOptinStore implements OptinStore {
     if (old !== undefined && TERMINAL_STATUSES.has(String(old.status))) {
       return { outcome: 'done', status: old.status as TerminalStatus };
     }
+    // Our own claim took effect and only its answer was lost (the SDK retried it): it is ours.
+    if (old?.status === 'sending' && old.leaseOwner === owner && typeof old.leaseUntil === 'string')
+      return this.claimed(optin, owner, Date.parse(old.leaseUntil), false);
     if (suppressionReason?.Code === 'ConditionalCheckFailed') {
       const item = failedItem(suppressionReason);
       return { outcome: 'suppressed', reason: String(item?.reason ?? 'suppressed') };
@@ -331,13 +346,13 @@ export class DynamoDbOptinStore implements OptinStore {
         return { outcome: 'conflict', storedPageId: String(old.pageId) };
       if (typeof old.windowEndsAt === 'string' && old.windowEndsAt <= now)
         return { outcome: 'expired' };
-      if (
-        old.status === 'sending' &&
-        typeof old.leaseUntil === 'string' &&
-        old.leaseUntil < now &&
-        typeof old.leaseOwner === 'string'
-      )
-        return { outcome: 'abandoned', owner: old.leaseOwner };
+      if (old.status === 'sending' && typeof old.leaseOwner === 'string') {
+        // An expired lease is given up only after a grace, in which a send its holder could not
+        // record reaches the record through the queue (see `recordOrHandOver`).
+        const abandonedAtMs = Date.parse(String(old.leaseUntil)) + takeoverGraceMs(leaseMs);
+        if (abandonedAtMs < nowMs) return { outcome: 'abandoned', owner: old.leaseOwner };
+        if (!Number.isNaN(abandonedAtMs)) return { outcome: 'busy', untilMs: abandonedAtMs + 1 };
+      }
       const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
       const untilMs = typeof until === 'string' ? Date.parse(until) : Number.NaN;
       return { outcome: 'busy', untilMs: Number.isNaN(untilMs) ? nowMs + 1000 : untilMs };
@@ -360,10 +375,10 @@ export class DynamoDbOptinStore implements OptinStore {
   }
 
   async recordHandedOver(
-    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number },
+    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number; optinAtMs?: number },
     nowMs: number,
   ): Promise<RecordOutcome> {
-    const outcome = await this.recordSent(sent, sent.sentAtMs, nowMs, false);
+    const outcome = await this.recordSent(sent, sent.sentAtMs, nowMs, false, true, sent.optinAtMs);
     // Not reached: without the holder's condition, only a missing or `sent` record refuses.
     if (outcome === 'lease_lost') throw new RecordSendError('the record refused the send');
     return outcome;
@@ -381,6 +396,7 @@ export class DynamoDbOptinStore implements OptinStore {
     nowMs: number,
     asHolder: boolean,
     withLock = true,
+    optinAtMs?: number,
   ): Promise<RecordOutcome | 'lease_lost'> {
     const sentAt = iso(sentAtMs);
     const set = [
@@ -407,6 +423,9 @@ export class DynamoDbOptinStore implements OptinStore {
     }
     if (!withLock) set.push('lockConflict = :true');
     if (!withLock) values[':true'] = true;
+    // Only over the very opt-in that was sent, never over a newer one.
+    const sameOptin = optinAtMs !== undefined ? ' AND optinAt = :optinAt' : '';
+    if (optinAtMs !== undefined) values[':optinAt'] = iso(optinAtMs);
     const pointerExpiry = epochSeconds(nowMs) + this.retention.lockDays * DAY_S;
     const pointer = (key: { pk: string; sk: string }, type: string) => ({
       Put: {
@@ -424,8 +443,8 @@ export class DynamoDbOptinStore implements OptinStore {
                 Key: keys.optin(sent.loginId),
                 UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, statusReason, sweepPk, sweepAt`,
                 ConditionExpression: asHolder
-                  ? 'leaseOwner = :owner'
-                  : 'attribute_exists(pk) AND #status <> :sent',
+                  ? `leaseOwner = :owner${sameOptin}`
+                  : `attribute_exists(pk) AND #status <> :sent${sameOptin}`,
                 ExpressionAttributeNames: STATUS,
                 ExpressionAttributeValues: values,
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -474,6 +493,8 @@ export class DynamoDbOptinStore implements OptinStore {
       if (optinReason?.Code === 'ConditionalCheckFailed') {
         const old = failedItem(optinReason);
         if (old === undefined) return 'gone';
+        // A newer opt-in (a new consent since a deletion) is not this send's record.
+        if (optinAtMs !== undefined && old.optinAt !== iso(optinAtMs)) return 'gone';
         if (old.status === 'sent') return sameSend(old, sent) ? 'recorded' : 'already_sent';
         return 'lease_lost';
       }
@@ -483,7 +504,7 @@ export class DynamoDbOptinStore implements OptinStore {
         optinReason?.Code === 'None'
       ) {
         // Another Page holds the lock: the send still happened; record it, keep their lock.
-        return this.recordSent(sent, sentAtMs, nowMs, asHolder, false);
+        return this.recordSent(sent, sentAtMs, nowMs, asHolder, false, optinAtMs);
       }
       throw new RecordSendError(
         `recording the send was cancelled: ${(error.CancellationReasons ?? []).map((r) => r.Code).join(', ')}`,

@@ -446,6 +446,30 @@ export class DynamoDbPersonStore implements PersonStore {
     );
   }
 
+  async addToDeletion(code: string, deleted: Record<string, number>, nowMs: number) {
+    const kinds = Object.entries(deleted).filter(([kind]) => /^[a-z_]+$/.test(kind));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.deletion(code),
+          UpdateExpression: `SET completedAt = :now${kinds
+            .map((_, i) => `, deleted.#k${i} = if_not_exists(deleted.#k${i}, :zero) + :n${i}`)
+            .join('')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: Object.fromEntries(kinds.map(([kind], i) => [`#k${i}`, kind])),
+          ExpressionAttributeValues: {
+            ':now': iso(nowMs),
+            ...(kinds.length > 0 ? { ':zero': 0 } : {}),
+            ...Object.fromEntries(kinds.map(([, n], i) => [`:n${i}`, n])),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
   async deletion(code: string): Promise<DeletionRecord | undefined> {
     const [item] = await this.getMany([keys.deletion(code)]);
     if (!item) return undefined;

@@ -142,7 +142,7 @@ export interface OptinStore {
   ): Promise<RecordOutcome>;
   /** `markSent` for a send handed over through the queue, when its sender could not record it. */
   recordHandedOver(
-    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number },
+    sent: SentFacts & { loginId: string; pageId: string; sentAtMs: number; optinAtMs?: number },
     nowMs: number,
   ): Promise<RecordOutcome>;
   /** Releases the lease and schedules the next attempt. False if the lease was lost meanwhile. */

@@ -72,6 +72,8 @@ export interface PersonStore {
   /** Keeps a data deletion's status page under its confirmation code for `days`. */
   recordDeletion(code: string, record: DeletionRecord, days: number): Promise<void>;
   deletion(code: string): Promise<DeletionRecord | undefined>;
+  /** Adds a later pass's counts to a deletion's status record, if it still exists. */
+  addToDeletion(code: string, deleted: Record<string, number>, nowMs: number): Promise<void>;
   /** What the follow-up rules need to know about a recipient (strongly consistent reads). */
   recipientState(to: Recipient): Promise<RecipientState>;
   /** Marks what was sent to `psid` as delivered/read up to the watermark, or by `mids`. Returns how many changed. */

@@ -55,6 +55,9 @@ beforeAll(async () => {
     SEND_RETRY_BASE_SECONDS: '1',
     SWEEP_INTERVAL_SECONDS: '1',
     SWEEP_GRACE_SECONDS: '2',
+    // A short lease, so an abandoned attempt's lease and hand-over grace pass within seconds.
+    SENDER_TIMEOUT_SECONDS: '2',
+    GRAPH_TIMEOUT_SECONDS: '1',
   });
 }, 90_000);
 afterAll(async () => {
@@ -319,10 +322,15 @@ describe('the sweeper', () => {
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
     await abandon(loginId, Date.now());
-    const record = await until(async () => {
-      const found = await optinRecord(stack, loginId);
-      return found?.status === 'sent' ? found : undefined;
-    }, 'the lost opt-in to be sent');
+    // Taken over once the dead attempt's lease and its hand-over grace (7 s here) have passed.
+    const record = await eventually(
+      async () => {
+        const found = await optinRecord(stack, loginId);
+        return found?.status === 'sent' ? found : undefined;
+      },
+      30_000,
+      'the lost opt-in to be sent',
+    );
     await new Promise((resolve) => setTimeout(resolve, 3000));
 
     expect(record).toMatchObject({ attempts: 2 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
 import {
   API_KEY,
@@ -297,7 +298,45 @@ describe('the local stack', () => {
     const loginId = newLoginId();
     await postWebhook(stack, body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]));
     await ended(loginId);
-    await emulator(stack, 'faults', { loginId, status: 400, error: { code: 100, message: echo } });
+    // Follow-ups go only to someone who wrote: the person replies first (which links the PSID).
+    const [first] = await emulator<Array<{ recipientId: string }>>(
+      stack,
+      `messages?loginId=${loginId}`,
+    );
+    const psid = first?.recipientId as string;
+    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID });
+    await postWebhook(
+      stack,
+      body([
+        {
+          pageId: PAGE_ID,
+          items: [
+            {
+              sender: { id: psid },
+              recipient: { id: PAGE_ID },
+              timestamp: Date.now(),
+              message: { mid: `m_${newLoginId()}`, text: 'Hi' },
+              prior_message: { source: 'fb_login', identifier: loginId },
+            },
+          ],
+        },
+      ]),
+    );
+    await eventually(
+      async () => {
+        const { Item } = await stack.doc.send(
+          new GetCommand({ TableName: stack.info.tableName, Key: keys.profile(psid) }),
+        );
+        return Item?.loginId ? true : undefined;
+      },
+      15_000,
+      'the reply to link the PSID',
+    );
+    await emulator(stack, 'faults', {
+      pageId: PAGE_ID,
+      status: 400,
+      error: { code: 100, message: echo },
+    });
     const api = (method: string, path: string, payload?: unknown) =>
       fetch(`${stack.info.apiUrl}${path}`, {
         method,

@@ -18,9 +18,30 @@ export interface RunningStack {
   output(): string;
   /** True while the `npm start` process runs. */
   alive(): boolean;
+  /** The stack's own process id (with `detached`, also its process group's id). */
+  pid: number;
   pollerPid(): number;
   doc: DynamoDBDocumentClient;
+  /** Resolves once the stack's process has exited (however it ended). */
+  exited: Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StartStackOptions {
+  /** @default 60 s */
+  timeoutMs?: number;
+  /**
+   * Run on this data folder, which `stop()` then leaves in place. By default a new temporary
+   * folder is used and removed on `stop()`.
+   */
+  dataDir?: string;
+  /** Start with `--fresh` (empty table and queues). @default true */
+  fresh?: boolean;
+  /**
+   * Start the stack in its own process group (its pid is the group id), so that a test can kill
+   * it with everything it started, DynamoDB Local and the sender included, as a crash would.
+   */
+  detached?: boolean;
 }
 
 /**
@@ -29,9 +50,11 @@ export interface RunningStack {
  */
 export async function startStack(
   env: Record<string, string> = {},
-  timeoutMs = 60_000,
+  options: StartStackOptions = {},
 ): Promise<RunningStack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lcm-e2e-'));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lcm-e2e-'));
   const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -41,9 +64,16 @@ export async function startStack(
   let output = '';
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--no-warnings', '--import', 'tsx', join(ROOT, 'infra', 'local', 'start.ts'), '--fresh'],
+    [
+      '--no-warnings',
+      '--import',
+      'tsx',
+      join(ROOT, 'infra', 'local', 'start.ts'),
+      ...(options.fresh === false ? [] : ['--fresh']),
+    ],
     {
       cwd: ROOT,
+      detached: options.detached ?? false,
       env: {
         ...process.env,
         PORT: String(port),
@@ -62,6 +92,10 @@ export async function startStack(
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
@@ -92,17 +126,17 @@ export async function startStack(
     info,
     output: () => output,
     alive: () => child.exitCode === null && child.signalCode === null,
+    pid: child.pid ?? 0,
     pollerPid: () => Number(readFileSync(join(dataDir, 'poller.pid'), 'utf8')),
     doc,
+    exited,
     stop: async () => {
       doc.destroy();
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -706,6 +706,43 @@ describe('functions/api', () => {
       expect(mentions).toEqual([]);
     });
 
+    it('removes, in a delayed second pass, what an attempt in flight wrote after the first', async () => {
+      // Arrange: a person deleted while an attempt that claimed before the deletion was sending.
+      const { asid, loginId } = await sentOptinByLogin();
+      drainQueue();
+      const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid }, APP_SECRET))}`;
+      const response = await call('POST /facebook/data-deletion', undefined, {
+        raw: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const entries = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((c) => c.args[0].input.Entries ?? []);
+      const secondPass = drainQueue();
+      // The attempt in flight records its send after the first pass read the partitions.
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { ...keys.lock(loginId), type: 'lock', loginId, pageId: PAGE_ID },
+        }),
+      );
+
+      // Act
+      await sender(secondPass, lambdaContext('sender'));
+      const status = await call('GET /facebook/data-deletion/{code}', undefined, {
+        pathParameters: { code: response.body.confirmation_code },
+      });
+
+      // Assert
+      expect(entries).toHaveLength(1);
+      expect(entries[0]?.DelaySeconds).toBeGreaterThanOrEqual(30);
+      expect(JSON.parse(entries[0]?.MessageBody ?? '{}')).toMatchObject({ kind: 'erase' });
+      expect((await scanTable()).filter((item) => JSON.stringify(item).includes(loginId))).toEqual(
+        [],
+      );
+      expect(status.body).toMatchObject({ status: 'completed', deleted: { lock: 2 } });
+    });
+
     it('says not_found, never completed, when nothing was stored about the person', async () => {
       const form = `signed_request=${encodeURIComponent(signRequest({ algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: unique('1') }, APP_SECRET))}`;
 

@@ -337,7 +337,7 @@ describe('deliverFirstMessage()', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const during = await deliverFirstMessage(optin, deps());
-    clock += LEASE + 1;
+    clock += LEASE + 30_000 + 1; // the lease and its hand-over grace
     const after = await deliverFirstMessage(optin, deps());
 
     expect(during).toMatchObject({ result: 'retry', reason: 'busy' });

@@ -9,6 +9,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
 const T0 = Date.parse('2026-11-21T09:00:00.000Z');
 const LEASE = 35_000;
+/** How long an expired lease is still respected (`takeoverGraceMs`). */
+const GRACE = 30_000;
 const transient: AttemptError = {
   kind: 'transient',
   attempt: 1,
@@ -80,9 +82,12 @@ describe('DynamoDbOptinStore', () => {
       await store.claim(optin, T0, LEASE);
 
       const during = await store.claim(optin, T0 + LEASE - 1, LEASE);
-      const after = await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
+      const inGrace = await store.claim(optin, T0 + LEASE + GRACE - 1, LEASE, { takeover: true });
+      const after = await store.claim(optin, T0 + LEASE + GRACE + 1, LEASE, { takeover: true });
 
-      expect(during).toEqual({ outcome: 'busy', untilMs: T0 + LEASE });
+      // An expired lease is respected a while longer: time for a hand-over to be recorded.
+      expect(during).toEqual({ outcome: 'busy', untilMs: T0 + LEASE + GRACE + 1 });
+      expect(inGrace).toEqual({ outcome: 'busy', untilMs: T0 + LEASE + GRACE + 1 });
       expect(after.outcome).toBe('claimed');
       expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({ attempts: 2 });
     });
@@ -221,15 +226,15 @@ describe('DynamoDbOptinStore', () => {
     it('still records a send whose lease ran out, and reports a second send as already_sent', async () => {
       const optin = ref();
       const slow = await store.claim(optin, T0, LEASE);
-      const fast = await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
+      const fast = await store.claim(optin, T0 + LEASE + GRACE + 1, LEASE, { takeover: true });
       if (slow.outcome !== 'claimed' || fast.outcome !== 'claimed') throw new Error('not claimed');
 
-      expect(await store.markSent(slow.claim, { messageId: 'm_slow' }, T0 + LEASE + 5)).toBe(
-        'recorded',
-      );
-      expect(await store.markSent(fast.claim, { messageId: 'm_fast' }, T0 + LEASE + 6)).toBe(
-        'already_sent',
-      );
+      expect(
+        await store.markSent(slow.claim, { messageId: 'm_slow' }, T0 + LEASE + GRACE + 5),
+      ).toBe('recorded');
+      expect(
+        await store.markSent(fast.claim, { messageId: 'm_fast' }, T0 + LEASE + GRACE + 6),
+      ).toBe('already_sent');
       expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
         status: 'sent',
         messageId: 'm_slow',
@@ -258,10 +263,12 @@ describe('DynamoDbOptinStore', () => {
     it('does nothing once the lease belongs to someone else', async () => {
       const optin = ref();
       const old = await store.claim(optin, T0, LEASE);
-      await store.claim(optin, T0 + LEASE + 1, LEASE, { takeover: true });
+      await store.claim(optin, T0 + LEASE + GRACE + 1, LEASE, { takeover: true });
       if (old.outcome !== 'claimed') throw new Error('not claimed');
 
-      expect(await store.markRetry(old.claim, transient, T0 + 99_000, T0 + LEASE + 2)).toBe(false);
+      expect(await store.markRetry(old.claim, transient, T0 + 99_000, T0 + LEASE + GRACE + 2)).toBe(
+        false,
+      );
       expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
         status: 'sending',
       });

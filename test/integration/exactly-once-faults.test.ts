@@ -176,6 +176,51 @@ describe('a send Graph accepted, when recording it fails', () => {
     });
   });
 
+  it('never writes an old hand-over over a newer opt-in of the same login_id', async () => {
+    const optin = job();
+    await deliverFirstMessage(
+      { ...optin, optinAt: T0 + 1000 },
+      deps({
+        send: async () => ({ ok: false, failure: { httpStatus: 500, code: 2, message: 'x' } }),
+      }),
+    );
+
+    const outcome = await deps().store.recordHandedOver(
+      {
+        loginId: optin.loginId,
+        pageId: optin.pageId,
+        owner: 'an-old-attempt',
+        sentAtMs: T0,
+        messageId: 'm_old',
+        optinAtMs: T0,
+      },
+      clock,
+    );
+
+    expect(outcome).toBe('gone');
+    expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
+      status: 'pending',
+    });
+  });
+
+  it('takes its own claim whose answer was lost for its own, and sends once', async () => {
+    const optin = job();
+    proxy.setFaults([
+      {
+        operation: 'TransactWriteItems',
+        contains: [optin.loginId, 'attempts = if_not_exists'],
+        fault: 'lost_answer',
+        times: 1,
+      },
+    ]);
+
+    const result = await deliverFirstMessage(optin, deps());
+
+    expect(proxy.faults()[0]?.hits).toBe(1);
+    expect(result).toMatchObject({ result: 'sent', record: 'recorded' });
+    expect(sendsTo(optin.loginId)).toHaveLength(1);
+  });
+
   it('never re-creates a record deleted before the hand-over came', async () => {
     const optin = job();
     fail(optin.loginId, { fault: 'conflict', times: 10_000 });
@@ -215,7 +260,7 @@ describe('an attempt whose outcome is unknown', () => {
       { takeover: policy === 'retry' },
     );
     expect(claimed.outcome).toBe('claimed');
-    clock += LEASE + 1000;
+    clock += LEASE + 30_000 + 1000; // the lease and its hand-over grace
     return optin;
   }
 

@@ -112,12 +112,26 @@ describe('sweep()', () => {
 
     const result = await sweep(deps(), OPTIONS);
 
-    expect(result).toMatchObject({ expired: 1, requeued: 0 });
+    // Under retry (the default) a dead attempt still counts as an unknown outcome.
+    expect(result).toMatchObject({ expired: 1, requeued: 0, unknown: 1 });
     expect(await optinItem(ctx.doc, ctx.tableName, job.loginId)).toMatchObject({
       status: 'expired',
       statusReason: 'window_closed_unattended',
     });
     expect(await optinItem(ctx.doc, ctx.tableName, job.loginId)).not.toHaveProperty('sweepPk');
+  });
+
+  it('counts a dead attempt whose window passed as an unknown outcome, and ends it unknown under hold', async () => {
+    const held = await abandonedOptin(T0 - 24 * HOUR_MS + 60_000, T0);
+    clock = T0 + LEASE + GRACE + 1000;
+
+    const result = await sweep({ ...deps(), unknownOutcome: 'hold' }, OPTIONS);
+
+    expect(result).toMatchObject({ unknown: 1, expired: 0 });
+    expect(await optinItem(ctx.doc, ctx.tableName, held.loginId)).toMatchObject({
+      status: 'unknown',
+      statusReason: 'previous_attempt_outcome_unknown',
+    });
   });
 
   it('leaves sent opt-ins out of the index', async () => {

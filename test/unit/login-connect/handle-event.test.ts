@@ -22,6 +22,7 @@ function fakePeople(): jest.Mocked<PersonStore> {
     deletedAt: jest.fn(),
     recordDeletion: jest.fn(),
     deletion: jest.fn(),
+    addToDeletion: jest.fn(),
   };
 }
 const event = (eventType: string, payload: unknown, extra: Partial<EventJob> = {}): EventJob => ({

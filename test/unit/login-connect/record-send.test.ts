@@ -80,6 +80,41 @@ describe('record-send', () => {
       expect(time.now()).toBeGreaterThan(T0 + 8_000);
     });
 
+    it('hands over when a record call hangs, without waiting for it', async () => {
+      const handed: SentJob[] = [];
+      const hangs = () => new Promise<RecordOutcome>(() => {});
+      const started = Date.now();
+
+      const result = await recordOrHandOver(hangs, () => job, started + 2_150, {
+        now: Date.now,
+        handOver: async (j) => {
+          handed.push(j);
+        },
+      });
+
+      expect(result.result).toBe('handed_over');
+      expect(handed).toEqual([job]);
+      // The first try gets its minimum second, then the deadline has passed: no second try.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      expect(Date.now() - started).toBeLessThan(1_800);
+    });
+
+    it("hands over before the invocation's own deadline, even with a longer lease", async () => {
+      const time = fakeTime();
+      const record = async (): Promise<RecordOutcome> => {
+        throw new Error('throttled');
+      };
+
+      const result = await recordOrHandOver(record, () => job, T0 + 35_000, {
+        ...time,
+        invocationEndsAt: () => T0 + 5_000,
+        handOver: async () => {},
+      });
+
+      expect(result.result).toBe('handed_over');
+      expect(time.now()).toBeLessThanOrEqual(T0 + 4_000);
+    });
+
     it('returns what the store found: a second send is reported, not retried', async () => {
       const time = fakeTime();
       const record = jest.fn(async (): Promise<RecordOutcome> => 'already_sent');

@@ -2,6 +2,7 @@ import {
   classifySendFailure,
   type FailureKind,
   isRateLimit,
+  outcomeUnknown,
   type PagePauseReason,
   pageProblem,
   type SendFailure,
@@ -73,6 +74,31 @@ describe('login-connect/send-errors', () => {
     it('does not take a network failure with a status for a rate limit', () => {
       expect(isRateLimit({ network: 'error', message: 'reset' })).toBe(false);
       expect(isRateLimit({ network: 'error', httpStatus: 429, message: 'body lost' })).toBe(true);
+    });
+  });
+
+  describe('outcomeUnknown()', () => {
+    it.each<[string, SendFailure, boolean]>([
+      ['a timeout', { network: 'timeout', message: 'no answer' }, true],
+      ['a reset mid-request', { network: 'error', networkCode: 'ECONNRESET', message: 'x' }, true],
+      ['a socket error without a code', { network: 'error', message: 'x' }, true],
+      [
+        'a refused connection',
+        { network: 'error', networkCode: 'ECONNREFUSED', message: 'x' },
+        false,
+      ],
+      ['a DNS failure', { network: 'error', networkCode: 'ENOTFOUND', message: 'x' }, false],
+      ["an edge 502 without Graph's body", { httpStatus: 502, message: 'HTTP 502' }, true],
+      ["an edge 504 without Graph's body", { httpStatus: 504, message: 'HTTP 504' }, true],
+      ["a 502 with Graph's error", { httpStatus: 502, code: 2, message: 'x' }, false],
+      ['a Graph 500 code 1', { httpStatus: 500, code: 1, message: 'x' }, false],
+      [
+        'an error answer whose body was lost',
+        { network: 'error', httpStatus: 400, message: 'x' },
+        false,
+      ],
+    ])('says %s leaves the outcome unknown: %s', (_name, failure, unknown) => {
+      expect(outcomeUnknown(failure)).toBe(unknown);
     });
   });
 });
