@@ -1,0 +1,231 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { REQUIRED_PAGE_FIELDS } from '../../shared/graph/subscribed-apps';
+import { keys } from '../../shared/store/table-definition';
+import {
+  OTHER_PAGE_ID,
+  OTHER_PAGE_TOKEN,
+  PAGE_ID,
+  PAGE_TOKEN,
+  secretDocument,
+} from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  optinRecord,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * The Page watchdog on the running local stack (every second here, PAGE_WATCH_INTERVAL_SECONDS):
+ * Facebook drops the app's subscription to two Pages; the watchdog subscribes one again with its
+ * token, and raises the alarm (log line, `PageSubscriptionMissing`) for the one whose token may
+ * not; a Page that received an opt-in and then none for PAGE_OPTIN_SILENCE_SECONDS is reported;
+ * `lcm pages` shows it all. Tokens travel in headers and bodies, never in a URL.
+ */
+const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
+const SILENCE_SECONDS = 4;
+
+interface EmulatedRequest {
+  method: string;
+  path: string;
+  pageId?: string;
+  tokenIn?: string;
+  status: number;
+}
+interface EmulatorState {
+  subscriptions: Array<{ pageId: string; fields: string[]; refuseSubscribe: boolean }>;
+}
+
+let stack: RunningStack;
+
+async function pageState(pageId: string) {
+  const { Item } = await stack.doc.send(
+    new GetCommand({
+      TableName: stack.info.tableName,
+      Key: keys.pageState(pageId),
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+/** The real CLI, as `npx lcm pages --local` runs it, against this test's stack. */
+function lcm(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
+      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+    PAGE_WATCH_INTERVAL_SECONDS: '1',
+    PAGE_OPTIN_SILENCE_SECONDS: String(SILENCE_SECONDS),
+  });
+}, 90_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('the Page watchdog, on the local stack', () => {
+  it('subscribes again a Page Facebook unsubscribed, and alarms on one whose token may not', async () => {
+    await emulator(stack, 'subscriptions/drop', { pageId: PAGE_ID });
+    await emulator(stack, 'subscriptions/drop', { pageId: OTHER_PAGE_ID, refuseSubscribe: true });
+
+    const restored = await eventually(
+      async () => {
+        const state = await emulator<EmulatorState>(stack, 'state');
+        const page = state.subscriptions.find((s) => s.pageId === PAGE_ID);
+        return page && page.fields.length > 0 ? page : undefined;
+      },
+      15_000,
+      'the watchdog to subscribe the Page again',
+    );
+    const missing = await eventually(
+      async () => {
+        const state = await pageState(OTHER_PAGE_ID);
+        return state?.subscription?.status === 'missing' ? state : undefined;
+      },
+      10_000,
+      'the watchdog to find the other Page unsubscribed',
+    );
+    const fixed = await eventually(
+      async () => {
+        const state = await pageState(PAGE_ID);
+        return ['resubscribed', 'ok'].includes(state?.subscription?.status) ? state : undefined;
+      },
+      10_000,
+      "the watchdog's record of the Page",
+    );
+
+    expect([...restored.fields].sort()).toEqual([...REQUIRED_PAGE_FIELDS].sort());
+    expect(fixed.subscription.fields).toEqual(expect.arrayContaining([...REQUIRED_PAGE_FIELDS]));
+    expect(missing).toMatchObject({
+      pk: 'PAGES',
+      sk: `PAGE#${OTHER_PAGE_ID}`,
+      subscription: {
+        status: 'missing',
+        missingFields: expect.arrayContaining(['messaging_optins']),
+        error: { code: 200, httpStatus: 403 },
+      },
+    });
+    const output = stack.output();
+    expect(output).toMatch(
+      new RegExp(
+        `subscribed again[^\\n]*"pageId":"${PAGE_ID}"|"pageId":"${PAGE_ID}"[^\\n]*subscribed again`,
+      ),
+    );
+    expect(output).toMatch(new RegExp(`PAGE NOT SUBSCRIBED[^\\n]*"pageId":"${OTHER_PAGE_ID}"`));
+    // The Page token went in a header (GET) or the body (POST), never in a URL.
+    const calls = (await emulator<EmulatedRequest[]>(stack, 'requests')).filter((r) =>
+      r.path.endsWith('/subscribed_apps'),
+    );
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    for (const call of calls) {
+      expect(call.tokenIn).toBe(call.method === 'GET' ? 'header' : 'body');
+      expect(call.path).not.toContain(PAGE_TOKEN);
+      expect(call.path).not.toContain(OTHER_PAGE_TOKEN);
+    }
+    expect(output).not.toContain(PAGE_TOKEN);
+    expect(output).not.toContain(OTHER_PAGE_TOKEN);
+  }, 40_000);
+
+  it('reports a Page that received opt-ins and then none for longer than the limit', async () => {
+    const loginId = randomBytes(32).toString('hex');
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    const answer = await postWebhook(
+      stack,
+      JSON.stringify({
+        object: 'page',
+        entry: [
+          {
+            id: PAGE_ID,
+            time: Date.now(),
+            messaging: [
+              { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(answer.status).toBe(200);
+    await eventually(
+      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
+      15_000,
+      'the first message',
+    );
+    const seen = await eventually(
+      async () => {
+        const state = await pageState(PAGE_ID);
+        return state?.lastOptinAt && state.lastSendAt ? state : undefined;
+      },
+      10_000,
+      'the watchdog to see the opt-in and its send',
+    );
+    const logsFrom = stack.output().length;
+
+    await eventually(
+      async () =>
+        new RegExp(`NO OPT-INS FROM PAGE[^\\n]*"pageId":"${PAGE_ID}"`).test(
+          stack.output().slice(logsFrom),
+        )
+          ? true
+          : undefined,
+      (SILENCE_SECONDS + 6) * 1000,
+      'the silence to be reported',
+    );
+
+    const record = await optinRecord(stack, loginId);
+    expect(seen.lastOptinAt).toBe(record?.receivedAt);
+    expect(seen.lastSendAt).toBe(record?.sentAt);
+    // The other Page never received an opt-in: it is not "silent".
+    expect(stack.output()).not.toMatch(
+      new RegExp(`NO OPT-INS FROM PAGE[^\\n]*"pageId":"${OTHER_PAGE_ID}"`),
+    );
+  }, 40_000);
+
+  it('shows each Page with lcm pages', async () => {
+    const json = await lcm('pages', '--json');
+    const human = await lcm('pages');
+
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.stdout) as {
+      pages: Array<{ pageId: string; state: string; subscription?: { status: string } }>;
+    };
+    expect(view.pages.map((p) => p.pageId).sort()).toEqual([PAGE_ID, OTHER_PAGE_ID].sort());
+    expect(view.pages.find((p) => p.pageId === OTHER_PAGE_ID)).toMatchObject({
+      state: 'sending',
+      configured: true,
+      subscription: { status: 'missing' },
+    });
+    expect(view.pages.find((p) => p.pageId === PAGE_ID)).toMatchObject({
+      state: 'sending',
+      lastOptinAt: expect.any(String),
+      lastSendAt: expect.any(String),
+      subscription: { status: 'ok' },
+    });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^Page\s+state\s+reason/);
+    expect(human.stdout).toContain('MISSING messaging_optins');
+    expect(human.stdout).not.toContain(PAGE_TOKEN);
+  }, 20_000);
+});
