@@ -38,6 +38,8 @@ export type PageEvent = {
  */
 export class PageHealth {
   private readonly cache = new Map<string, { state: PageState | undefined; readAtMs: number }>();
+  /** Reads under way: the records of a batch run at once, and share one read of their Page. */
+  private readonly reading = new Map<string, Promise<PageState | undefined>>();
 
   constructor(
     private readonly store: PageStateStore,
@@ -54,9 +56,18 @@ export class PageHealth {
   }
 
   private async refresh(pageId: string, nowMs: number): Promise<PageState | undefined> {
-    const state = await this.store.get(pageId);
-    this.cache.set(pageId, { state, readAtMs: nowMs });
-    return state;
+    const under = this.reading.get(pageId);
+    if (under) return under;
+    const read = this.store.get(pageId).then((state) => {
+      this.cache.set(pageId, { state, readAtMs: nowMs });
+      return state;
+    });
+    this.reading.set(pageId, read);
+    try {
+      return await read;
+    } finally {
+      this.reading.delete(pageId);
+    }
   }
 
   private remember(pageId: string, state: PageState | undefined, nowMs: number): void {

@@ -114,6 +114,15 @@ describe('PageHealth', () => {
       expect(store.calls).toEqual(['get', 'get']);
     });
 
+    it('reads a Page once for the records of a batch that ask at the same time', async () => {
+      const gates = await Promise.all(
+        Array.from({ length: 10 }, () => health.gate(PAGE, TOKEN, NOW)),
+      );
+
+      expect(gates.every((g) => g.kind === 'open')).toBe(true);
+      expect(store.calls).toEqual(['get']);
+    });
+
     it('makes one job the probe of a paused Page whose back-off passed, and keeps the others waiting', async () => {
       restrictedNow(store);
       const other = new PageHealth(store, OPTIONS, () => 'other');
