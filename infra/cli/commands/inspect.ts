@@ -59,6 +59,8 @@ export interface OptinView {
   attempts: number;
   lastAttemptAt?: string;
   nextAttemptAt?: string;
+  /** `page_paused:<reason>`: it waits for its paused Page, without attempts. */
+  waitingFor?: string;
   leaseOwner?: string;
   leaseUntil?: string;
   /** While not ended: when the sweeper will take it up if nothing else does (the `pending` index). */
@@ -211,10 +213,23 @@ export function explainOptin(item: Item, nowMs: number): string {
   const status = String(item.status ?? 'unknown');
   const reason = str(item.statusReason) ?? '';
   switch (status) {
-    case 'pending':
+    case 'pending': {
+      const waiting = str(item.waitingFor)?.replace(/^page_paused:/, '');
+      const code = num((item.lastError as Item | undefined)?.code);
+      const subcode = num((item.lastError as Item | undefined)?.subcode);
+      const pageReason =
+        waiting ??
+        (code === 190
+          ? 'token_invalid'
+          : code === 10 && subcode === 1893063
+            ? 'page_restricted'
+            : undefined);
+      if (pageReason !== undefined)
+        return `its Page is paused (${pageReason}): it waits, without attempts, and is sent once the Page can send again, while its window is open. See npx lcm pages.`;
       return item.lastError
         ? 'Facebook answered with a transient error; retrying (see the errors). Nothing to do.'
         : 'waiting for its first attempt.';
+    }
     case 'sending': {
       const until = msOf(item.leaseUntil);
       return until !== undefined && until < nowMs
@@ -232,6 +247,8 @@ export function explainOptin(item: Item, nowMs: number): string {
         return 'the opt-in reached the sender after its 24 h window had closed (a late webhook or a long outage).';
       if (reason === 'window_closed_unattended')
         return 'nothing was working on it and the sweeper found it after its window had closed (its queue message was lost or went to the DLQ).';
+      if (reason === 'window_closed_while_page_paused')
+        return 'its Page stayed paused (restricted, token invalid or rate-limited) until the 24 h window closed. See npx lcm pages.';
       return 'the 24 h window closed before a send succeeded; look at the errors (a long outage or a late webhook).';
     case 'opted_out':
       return reason.startsWith('suppressed:')
@@ -270,6 +287,7 @@ export function optinView(item: Item, nowMs: number, linked = true): OptinView {
     attempts: num(item.attempts) ?? 0,
     lastAttemptAt: str(item.lastAttemptAt),
     nextAttemptAt: str(item.nextAttemptAt),
+    waitingFor: str(item.waitingFor),
     leaseOwner: str(item.leaseOwner),
     leaseUntil: str(item.leaseUntil),
     sweepAt: str(item.sweepAt),
@@ -557,6 +575,7 @@ function renderOptin(o: OptinView, locks: LockView[], nowMs: number): string {
           `${o.attempts}${o.lastAttemptAt ? `, last ${when(o.lastAttemptAt, nowMs)}` : ''}`,
         ],
         ['next attempt', o.nextAttemptAt ? when(o.nextAttemptAt, nowMs) : undefined],
+        ['waiting for', o.waitingFor],
         [
           'lease',
           o.leaseOwner

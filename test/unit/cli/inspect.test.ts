@@ -169,6 +169,23 @@ describe('cli/commands/inspect', () => {
       ],
       [{ status: 'failed', statusReason: 'page_not_configured' }, /add it under pages/],
       [{ status: 'failed', statusReason: 'page_token_invalid' }, /put a new token in the secret/],
+      [
+        { status: 'pending', waitingFor: 'page_paused:page_restricted' },
+        /its Page is paused \(page_restricted\): it waits, without attempts/,
+      ],
+      [
+        { status: 'pending', lastError: { code: 190, subcode: 460 } },
+        /its Page is paused \(token_invalid\)/,
+      ],
+      [
+        { status: 'pending', lastError: { code: 10, subcode: 1893063 } },
+        /its Page is paused \(page_restricted\)/,
+      ],
+      [{ status: 'pending', lastError: { code: 10, subcode: 2018278 } }, /transient error/],
+      [
+        { status: 'expired', statusReason: 'window_closed_while_page_paused' },
+        /its Page stayed paused/,
+      ],
     ])('explains %o', (item, explanation) => {
       expect(explainOptin(item, NOW)).toMatch(explanation);
     });
