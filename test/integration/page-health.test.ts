@@ -1,12 +1,15 @@
 import { sendApiClient } from '../../shared/graph/send-api';
 import { type DeliverDeps, deliverFirstMessage } from '../../shared/login-connect/deliver';
+import { deliverFollowup, type FollowupDeps } from '../../shared/login-connect/deliver-followup';
 import { parseFirstMessages } from '../../shared/login-connect/first-message';
 import { PageHealth, wakePage } from '../../shared/login-connect/page-health';
 import { tokenHash } from '../../shared/login-connect/page-state';
 import type { OptinJob } from '../../shared/messages';
 import { parseAppSecrets } from '../../shared/secrets';
+import { DynamoDbMessageStore } from '../../shared/store/dynamodb-message-store';
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import { DynamoDbPageStore } from '../../shared/store/dynamodb-page-store';
+import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { HOUR_MS, optinJob, secretDocument } from '../helpers/factories';
 import { GraphStub, graphError } from '../helpers/graph-stub';
 import { freshTable, optinItem } from '../helpers/tables';
@@ -322,5 +325,59 @@ describe('deliverFirstMessage() and the health of its Page', () => {
     expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toMatchObject({
       status: 'expired',
     });
+  });
+
+  it('gives a follow-up of a paused Page its claim back without counting an attempt, and sends it by the probe', async () => {
+    const pages = pageHealth();
+    const people = new DynamoDbPersonStore(ctx.doc, ctx.tableName, RETENTION);
+    const messages = new DynamoDbMessageStore(ctx.doc, ctx.tableName, RETENTION);
+    const psid = `9${String(n).padStart(15, '0')}`;
+    await people.recordUserMessage({ psid, pageId, atMs: clock - 60_000 }, clock - 60_000);
+    const followupDeps = (): FollowupDeps => ({
+      ...(deps({ pages }) as DeliverDeps),
+      messages,
+      people,
+      followupOptions: { humanAgentEnabled: false },
+    });
+    const followup = async (id: string) => {
+      await messages.create(
+        { id, to: { psid }, pageId, messagingType: 'UPDATE', message: { text: 'Shipped.' } },
+        clock,
+      );
+      return id;
+    };
+    const first = await followup(`msg_ph_${n}_a`);
+    const second = await followup(`msg_ph_${n}_b`);
+    graph.answer(restricted());
+
+    const refused = await deliverFollowup({ v: 1, kind: 'followup', id: first }, followupDeps());
+    const waiting = await deliverFollowup({ v: 1, kind: 'followup', id: second }, followupDeps(), {
+      receiveCount: 1,
+    });
+
+    expect(refused).toMatchObject({
+      result: 'retry',
+      reason: 'page_restricted',
+      page: { event: 'paused', reason: 'page_restricted' },
+    });
+    expect(waiting).toMatchObject({
+      result: 'retry',
+      pagePaused: 'page_restricted',
+      delaySeconds: 60,
+    });
+    expect(await messages.get(first)).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(await messages.get(second)).toMatchObject({ status: 'queued', attempts: 0 });
+    const toPsid = () =>
+      graph.calls.filter((c) => (c.body.recipient as { id?: string })?.id === psid);
+    expect(toPsid()).toHaveLength(1);
+
+    clock += 61_000;
+    const probe = await deliverFollowup({ v: 1, kind: 'followup', id: second }, followupDeps());
+    expect(probe).toMatchObject({ result: 'sent', page: { event: 'resumed' } });
+    expect(await messages.get(second)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(
+      await deliverFollowup({ v: 1, kind: 'followup', id: first }, followupDeps()),
+    ).toMatchObject({ result: 'sent' });
+    expect(toPsid()).toHaveLength(3);
   });
 });
