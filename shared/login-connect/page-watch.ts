@@ -124,6 +124,9 @@ export async function checkSubscription(
   };
 }
 
+/** Pages checked at once (each check is up to two Graph calls). */
+const WATCH_CONCURRENCY = 5;
+
 /** One run of the watchdog: every Page of the secret, and every Page with a state. */
 export async function watchPages(
   deps: PageWatchDeps,
@@ -137,7 +140,7 @@ export async function watchPages(
   const activity = await latestActivity(deps.recentOptins(nowMs - options.lookbackMs, nowMs));
   const pages: WatchedPage[] = [];
 
-  for (const [pageId, page] of Object.entries(secrets.pages)) {
+  const watchOne = async ([pageId, page]: [string, { accessToken: string }]) => {
     const state = states.get(pageId);
     const seen = activity.get(pageId) ?? {};
     const newer = (a: number | undefined, b: number | undefined) =>
@@ -160,21 +163,23 @@ export async function watchPages(
       },
       nowMs,
     );
-    pages.push(
-      watched(
-        {
-          ...state,
-          pageId,
-          lastOptinAt: lastOptinAt ?? state?.lastOptinAt,
-          lastSendAt: lastSendAt ?? state?.lastSendAt,
-        },
-        true,
-        subscription,
-        nowMs,
-        options,
-      ),
+    return watched(
+      {
+        ...state,
+        pageId,
+        lastOptinAt: lastOptinAt ?? state?.lastOptinAt,
+        lastSendAt: lastSendAt ?? state?.lastSendAt,
+      },
+      true,
+      subscription,
+      nowMs,
+      options,
     );
-  }
+  };
+  // A few Pages at a time: each check may wait for Graph up to its timeout, twice.
+  const configured = Object.entries(secrets.pages);
+  for (let i = 0; i < configured.length; i += WATCH_CONCURRENCY)
+    pages.push(...(await Promise.all(configured.slice(i, i + WATCH_CONCURRENCY).map(watchOne))));
   for (const [pageId, state] of states) {
     if (Object.hasOwn(secrets.pages, pageId)) continue;
     pages.push(watched(state, false, state.subscription, nowMs, options));
