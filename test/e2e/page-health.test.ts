@@ -156,7 +156,12 @@ describe("a Page's own failures, on the local stack", () => {
     expect(resumed).toMatchObject({ lastPausedReason: 'page_restricted' });
     expect(typeof resumed?.resumedAt).toBe('string');
     expect(stack.output()).toContain('PAGE RESTRICTED');
-    expect(stack.output()).toContain('Page resumed');
+    // Logged by the sender's process: it reaches this test's pipe a moment later.
+    await eventually(
+      async () => (stack.output().includes('Page resumed') ? true : undefined),
+      5000,
+      'the resumption to be logged',
+    );
   }, 45_000);
 
   it('keeps the opt-ins of a Page whose token Graph refuses (190) pending, not failed, and sends them once the secret holds a new token', async () => {
