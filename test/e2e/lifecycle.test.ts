@@ -190,6 +190,38 @@ describe('after the opt-in', () => {
     expect(response.status).toBe(401);
   });
 
+  it('refuses HUMAN_AGENT when the stack does not say the app has the feature (the default)', async () => {
+    const loginId = newId();
+    const { psid } = await sentFirstMessage(loginId);
+    const wroteAt = Date.now() - 2 * 24 * 3_600_000;
+    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: wroteAt });
+    await postWebhook(
+      stack,
+      webhook([
+        {
+          sender: { id: psid },
+          recipient: { id: PAGE_ID },
+          timestamp: wroteAt,
+          message: { mid: `m_${newId()}`, text: 'Hello?' },
+          prior_message: { source: 'fb_login', identifier: loginId },
+        },
+      ]),
+    );
+    await until(
+      async () => ((await item(keys.profile(psid)))?.loginId ? true : undefined),
+      'the link',
+    );
+
+    const response = await api('POST', '/messages', {
+      to: { loginId },
+      message: { text: 'Hi, this is Sam.' },
+      tag: 'HUMAN_AGENT',
+    });
+
+    expect(response).toMatchObject({ status: 409, body: { error: 'human_agent_not_enabled' } });
+    expect(await emulator(stack, `messages?psid=${psid}`)).toHaveLength(0);
+  });
+
   it('sends the first message on a login event, and no second one when the webhook follows', async () => {
     const asid = uniqueId('1');
     const loginId = loginIdFor({
