@@ -4,6 +4,7 @@
  * requests each opt-in costs. Emulators are not AWS: read the latencies as relative figures, the
  * request counts as exact.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,8 +154,26 @@ function report(
 const FLAKY_N = Number(process.env.BENCH_FLAKY_OPTINS ?? 300);
 const FLAKY_RATE = Number(process.env.BENCH_FLAKY_RATE ?? 0.3);
 const FLAKY_DEADLINE_MS = Number(process.env.BENCH_FLAKY_DEADLINE_SECONDS ?? 600) * 1000;
-/** The environment as launched: a stack started before sets its handlers' variables in this one. */
+/** The environment as launched: a stack started in this process sets its handlers' variables. */
 const LAUNCH_ENV = { ...process.env };
+
+/**
+ * In a process of its own: the local stack loads the handlers once per process, configured for
+ * the first stack, so a second stack in the same process would not reach its own queue.
+ */
+function runFlakyScenarioAlone(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', '--import', 'tsx', __filename, 'flaky'],
+      { env: LAUNCH_ENV, stdio: 'inherit' },
+    );
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`the flaky scenario exited with ${code}`)),
+    );
+  });
+}
 
 async function flakyScenario(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lcm-bench-flaky-'));
@@ -372,7 +391,7 @@ async function main(): Promise<void> {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  await flakyScenario();
+  await runFlakyScenarioAlone();
 }
 
 main().catch((error) => {
