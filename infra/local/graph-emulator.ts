@@ -111,8 +111,18 @@
  *              page_rate_limit HTTP 400, code 80001 "There have been too many calls to this
  *                             Page account…" (the Page's Business Use Case limit)
  *              slow           delayMs 5000, then normal processing
+ *              hang           no answer for 25 s (delayMs 25000), then HTTP 500 code 2; nothing
+ *                             is delivered, whether the client waited or gave up
  *            Without kind, status, error or body, a fault is a server_error.
  *   DELETE /_emulator/faults        → 200 { cleared }
+ *   POST   /_emulator/flaky         { rate, faults?, seed? }  → 201 the setting
+ *            From now on, each send request that passes the credential checks and meets no queued
+ *            fault gets, with probability `rate` (0 to 1), one of `faults` (fault fields as above
+ *            without loginId, pageId and times, plus `weight`, default 1), drawn by weight.
+ *            Default faults, equally likely: HTTP 500 code 1, HTTP 500 code 2, code 613, and
+ *            kind `hang`. `seed` (an integer) makes the draws repeatable. Such a request is
+ *            recorded with `flaky: true`. Replaces any earlier setting.
+ *   DELETE /_emulator/flaky         → 200 { cleared }  (true when a setting was on)
  *   POST   /_emulator/permissions   { userId, granted?, declined? }  → 201
  *            What GET /{version}/{userId}/permissions answers. Default: public_profile and
  *            user_messenger_contact granted.
@@ -122,7 +132,7 @@
  *               at (ISO), recipientId? }]
  *   GET    /_emulator/requests      → 200 every send request, accepted or refused, oldest first:
  *            [{ at, method, path, pageId?, recipient?, messagingType?, tokenIn?, status, outcome,
- *               error?, messageId?, faultId? }]  Tokens and proofs never appear.
+ *               error?, messageId?, faultId?, flaky? }]  Tokens and proofs never appear.
  *   POST   /_emulator/restrictions  { pageId, untilMs? }  → 201 { pageId, untilMs? }
  *            Meta restricts the Page from sending (until untilMs, epoch ms, or until cleared).
  *   DELETE /_emulator/restrictions  ?pageId=  → 200 { cleared }  (every Page without pageId)
@@ -141,8 +151,8 @@
  *   POST   /_emulator/subscriptions/drop { pageId, refuseSubscribe? }  → 201 the subscription
  *            Facebook unsubscribes the app from the Page (as after webhooks failing for long).
  *   GET    /_emulator/state         → 200 { optins, locks, optouts, userMessages, psids, faults,
- *                                            permissions, restrictions, revokedTokens, usage,
- *                                            subscriptions }
+ *                                            flaky, permissions, restrictions, revokedTokens,
+ *                                            usage, subscriptions }
  *            subscriptions lists the Pages set or dropped through the control API; the others
  *            are subscribed with the default fields.
  *            userMessages: [{ psid, pageId, lastMessageAt, windowClosesAt }];
@@ -246,15 +256,14 @@ export const FAULT_KINDS = [
   'page_restricted',
   'page_rate_limit',
   'slow',
+  'hang',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-const FaultInputSchema = z.strictObject({
+/** What a fault does, whether queued or drawn by the flaky setting. */
+const FAULT_EFFECT = {
   kind: z.enum(FAULT_KINDS).optional(),
-  loginId: z.string().min(1).optional(),
-  pageId: z.union([z.string().min(1), z.int().positive().transform(String)]).optional(),
-  times: z.int().positive().default(1),
   status: z.int().min(200).max(599).optional(),
   error: z
     .strictObject({
@@ -267,9 +276,42 @@ const FaultInputSchema = z.strictObject({
   delayMs: z.int().min(0).max(600_000).optional(),
   body: z.unknown().optional(),
   deliverOnAbort: z.boolean().optional(),
+};
+
+const FaultInputSchema = z.strictObject({
+  ...FAULT_EFFECT,
+  loginId: z.string().min(1).optional(),
+  pageId: z.union([z.string().min(1), z.int().positive().transform(String)]).optional(),
+  times: z.int().positive().default(1),
 });
 
 export type FaultInput = z.input<typeof FaultInputSchema>;
+
+const FlakyInputSchema = z.strictObject({
+  rate: z.number().min(0).max(1),
+  faults: z
+    .array(z.strictObject({ ...FAULT_EFFECT, weight: z.number().positive().default(1) }))
+    .min(1)
+    .optional(),
+  seed: z.int().optional(),
+});
+
+export type FlakyInput = z.input<typeof FlakyInputSchema>;
+
+/** The flaky setting, as `GET /_emulator/state` shows it. */
+export interface Flaky {
+  rate: number;
+  faults: Array<Omit<Fault, 'id' | 'loginId' | 'pageId' | 'remaining'> & { weight: number }>;
+  seed: number;
+}
+
+/** The issue's flaky Graph: 500 code 1 or 2, 613, or no answer for 25 s, equally likely. */
+const DEFAULT_FLAKY_FAULTS: FlakyInput['faults'] = [
+  { kind: 'server_error', error: { code: 1 } },
+  { kind: 'server_error' },
+  { kind: 'rate_limit' },
+  { kind: 'hang' },
+];
 
 /** A queued fault, as `GET /_emulator/state` shows it. */
 export interface Fault {
@@ -322,6 +364,8 @@ export interface RecordedRequest {
   error?: GraphError;
   messageId?: string;
   faultId?: number;
+  /** The answer was drawn by the flaky setting. */
+  flaky?: true;
 }
 
 /** Graph's usage numbers, as its headers spell them (percentages; the estimate in minutes). */
@@ -367,6 +411,7 @@ export interface EmulatorState {
   userMessages: UserMessage[];
   psids: KnownPsid[];
   faults: Fault[];
+  flaky: Flaky | null;
   permissions: Required<PermissionsInput>[];
   restrictions: Restriction[];
   /** How many tokens were revoked per Page (the tokens themselves never appear). */
@@ -556,7 +601,55 @@ const PRESETS: Record<FaultKind, { status?: number; error?: ErrorFields; delayMs
     },
   },
   slow: { delayMs: 5000 },
+  hang: { delayMs: 25_000, status: 500, error: SERVER_ERROR },
 };
+
+/** The effect of a fault's fields: a delay, and what is answered instead of processing. */
+function faultEffect(
+  f: z.output<z.ZodObject<typeof FAULT_EFFECT>>,
+): Pick<Fault, 'kind' | 'delayMs' | 'deliverOnAbort' | 'reply'> {
+  const preset = f.kind ? PRESETS[f.kind] : {};
+  const delayMs = f.delayMs ?? preset.delayMs ?? 0;
+  // A pure delay (kind `slow`, or `delayMs` alone) processes normally afterwards; anything
+  // else answers instead, a server_error unless told otherwise.
+  const passThrough =
+    f.status === undefined &&
+    f.error === undefined &&
+    f.body === undefined &&
+    preset.error === undefined &&
+    (f.kind !== undefined || f.delayMs !== undefined);
+  let reply: Fault['reply'];
+  if (!passThrough) {
+    const base = preset.error ?? SERVER_ERROR;
+    let error: ErrorFields | undefined;
+    if (f.body === undefined) error = f.error ? mergeError(base, f.error) : base;
+    const status =
+      f.status ?? preset.status ?? (!error || error.code === 1 || error.code === 2 ? 500 : 400);
+    reply = {
+      status,
+      ...(error ? { error } : {}),
+      ...(f.body !== undefined ? { body: f.body } : {}),
+    };
+  }
+  return {
+    ...(f.kind ? { kind: f.kind } : {}),
+    delayMs,
+    deliverOnAbort: f.deliverOnAbort ?? false,
+    ...(reply ? { reply } : {}),
+  };
+}
+
+/** mulberry32: a small seeded generator, so a flaky run can be repeated draw for draw. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const OptinInputSchema = z.strictObject({
   loginId: z.string().min(1),
@@ -877,6 +970,7 @@ export class GraphEmulator {
   /** By psidKey: the PSIDs each Page knows. */
   private readonly psids = new Map<string, KnownPsid>();
   private faults: Fault[] = [];
+  private flaky: { setting: Flaky; random: () => number } | undefined;
   private sent: RecordedMessage[] = [];
   private seen: RecordedRequest[] = [];
   private readonly permissions = new Map<string, Required<PermissionsInput>>();
@@ -984,41 +1078,41 @@ export class GraphEmulator {
   /** Queues a fault for the next matching send request(s); see the file comment. */
   addFault(input: FaultInput): Fault {
     const f = parseInput(FaultInputSchema, input, 'fault');
-    const preset = f.kind ? PRESETS[f.kind] : {};
-    const delayMs = f.delayMs ?? preset.delayMs ?? 0;
-    // A pure delay (kind `slow`, or `delayMs` alone) processes normally afterwards; anything
-    // else answers instead, a server_error unless told otherwise.
-    const passThrough =
-      f.status === undefined &&
-      f.error === undefined &&
-      f.body === undefined &&
-      preset.error === undefined &&
-      (f.kind !== undefined || f.delayMs !== undefined);
-    let reply: Fault['reply'];
-    if (!passThrough) {
-      const base = preset.error ?? SERVER_ERROR;
-      let error: ErrorFields | undefined;
-      if (f.body === undefined) error = f.error ? mergeError(base, f.error) : base;
-      const status =
-        f.status ?? preset.status ?? (!error || error.code === 1 || error.code === 2 ? 500 : 400);
-      reply = {
-        status,
-        ...(error ? { error } : {}),
-        ...(f.body !== undefined ? { body: f.body } : {}),
-      };
-    }
     const fault: Fault = {
       id: this.nextFaultId++,
-      ...(f.kind ? { kind: f.kind } : {}),
       ...(f.loginId ? { loginId: f.loginId } : {}),
       ...(f.pageId ? { pageId: f.pageId } : {}),
       remaining: f.times,
-      delayMs,
-      deliverOnAbort: f.deliverOnAbort ?? false,
-      ...(reply ? { reply } : {}),
+      ...faultEffect(f),
     };
     this.faults.push(fault);
     return structuredClone(fault);
+  }
+
+  /**
+   * From now on, a share `rate` of the send requests meets one of `faults` (see the file
+   * comment); replaces an earlier setting.
+   */
+  setFlaky(input: FlakyInput): Flaky {
+    const f = parseInput(FlakyInputSchema, input, 'flaky');
+    const faults =
+      f.faults ??
+      parseInput(FlakyInputSchema, { rate: 0, faults: DEFAULT_FLAKY_FAULTS }, '').faults;
+    const seed = f.seed ?? randomBytes(4).readInt32LE(0);
+    const setting: Flaky = {
+      rate: f.rate,
+      faults: (faults ?? []).map(({ weight, ...effect }) => ({ weight, ...faultEffect(effect) })),
+      seed,
+    };
+    this.flaky = { setting, random: seededRandom(seed) };
+    return structuredClone(setting);
+  }
+
+  /** Turns the flaky setting off; true when one was on. */
+  clearFlaky(): boolean {
+    const was = this.flaky !== undefined;
+    this.flaky = undefined;
+    return was;
   }
 
   /** Drops every pending fault; returns how many there were. */
@@ -1154,6 +1248,7 @@ export class GraphEmulator {
       userMessages: [...this.userMessages.values()],
       psids: [...this.psids.values()],
       faults: this.faults,
+      flaky: this.flaky?.setting ?? null,
       permissions: [...this.permissions.values()],
       restrictions: [...this.restrictions.values()],
       revokedTokens: [...this.revoked].map(([pageId, set]) => ({ pageId, count: set.size })),
@@ -1165,13 +1260,17 @@ export class GraphEmulator {
     });
   }
 
-  /** Forgets opt-ins, locks, opt-outs, user messages, known PSIDs, faults, permissions, records. */
+  /**
+   * Forgets opt-ins, locks, opt-outs, user messages, known PSIDs, faults, the flaky setting,
+   * permissions, records.
+   */
   reset(): void {
     this.optins.clear();
     this.optouts = [];
     this.userMessages.clear();
     this.psids.clear();
     this.faults = [];
+    this.flaky = undefined;
     this.sent = [];
     this.seen = [];
     this.permissions.clear();
@@ -1336,8 +1435,10 @@ export class GraphEmulator {
     if (node !== 'me' && node !== pageId) return refuse(REFUSE.unsupported(method, node));
 
     const loginId = typeof rawRecipient?.login_id === 'string' ? rawRecipient.login_id : undefined;
-    const fault = this.takeFault(pageId, loginId);
-    if (fault) entry.faultId = fault.id;
+    const queued = this.takeFault(pageId, loginId);
+    const fault = queued ?? this.drawFlaky();
+    if (queued) entry.faultId = queued.id;
+    else if (fault) entry.flaky = true;
     if (fault && fault.delayMs > 0) {
       const connected = await waitWhileConnected(res, fault.delayMs);
       if (!connected) {
@@ -1535,6 +1636,20 @@ export class GraphEmulator {
     return recorded;
   }
 
+  /** With the flaky setting's probability, one of its faults, drawn by weight. */
+  private drawFlaky(): Pick<Fault, 'delayMs' | 'deliverOnAbort' | 'reply'> | undefined {
+    if (!this.flaky) return undefined;
+    const { setting, random } = this.flaky;
+    if (random() >= setting.rate) return undefined;
+    const total = setting.faults.reduce((sum, f) => sum + f.weight, 0);
+    let pick = random() * total;
+    for (const fault of setting.faults) {
+      pick -= fault.weight;
+      if (pick < 0) return fault;
+    }
+    return setting.faults.at(-1);
+  }
+
   /** The first pending fault matching this request, consumed by one. */
   private takeFault(pageId: string, loginId: string | undefined): Fault | undefined {
     const index = this.faults.findIndex(
@@ -1718,6 +1833,10 @@ export class GraphEmulator {
           return writeJson(res, 201, this.addFault(body as FaultInput));
         case 'DELETE /faults':
           return writeJson(res, 200, { cleared: this.clearFaults() });
+        case 'POST /flaky':
+          return writeJson(res, 201, this.setFlaky(body as FlakyInput));
+        case 'DELETE /flaky':
+          return writeJson(res, 200, { cleared: this.clearFlaky() });
         case 'POST /permissions':
           return writeJson(res, 201, this.setPermissions(body as PermissionsInput));
         case 'POST /restrictions':
@@ -1766,6 +1885,7 @@ export class GraphEmulator {
       '/optouts',
       '/user-messages',
       '/faults',
+      '/flaky',
       '/permissions',
       '/messages',
       '/requests',

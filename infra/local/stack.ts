@@ -14,6 +14,7 @@ import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api/routes';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
 import { maxReceiveCountFor } from '../../shared/login-connect/retry';
 import { fileSecretsSource, parseAppSecrets } from '../../shared/secrets';
+import { SettingsSchema } from '../../shared/settings';
 import { createTableIfMissing } from '../../shared/store/table-admin';
 import { type HttpApiHandler, startApiServer } from './api-server';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
@@ -78,6 +79,9 @@ export interface LocalStackOptions {
   countRequests?: boolean;
 }
 
+/** A deployment's defaults, which the local stack's follow. */
+const DEPLOYED = SettingsSchema.parse({});
+
 export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): LocalStackOptions {
   const num = (name: string, fallback: number) => {
     const raw = env[name];
@@ -103,7 +107,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     humanAgentEnabled: env.HUMAN_AGENT_ENABLED === 'true',
     senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
     senderBatchSize: num('SENDER_BATCH_SIZE', 10),
-    senderConcurrency: num('SENDER_CONCURRENCY', 2),
+    // As many concurrent invocations as a deployment allows by default (`senderMaxConcurrency`).
+    senderConcurrency: num('SENDER_CONCURRENCY', DEPLOYED.senderMaxConcurrency),
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
     sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
     ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),

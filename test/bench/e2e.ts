@@ -4,14 +4,20 @@
  * requests each opt-in costs. Emulators are not AWS: read the latencies as relative figures, the
  * request counts as exact.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../infra/local/dynamodb-local';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import type { RecordedRequest } from '../../infra/local/graph-emulator';
 import { type LocalStack, optionsFromEnv, startLocalStack } from '../../infra/local/stack';
 import { signatureFor } from '../../shared/webhook/signature';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
+import { RetryPlans, retryTiming } from '../helpers/retry-timing';
 import { writeSecretsFile } from '../helpers/secrets-file';
 import { reportHappyPathCost, settle } from './cost';
 
@@ -137,7 +143,200 @@ function report(
     console.log(`    ${op.padEnd(34)} ${(n / count).toFixed(2)}`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Flaky Graph (issue 8 §3): do retries run when they were planned?
+// A stack of its own with SEND_RETRY_BASE_SECONDS=1 (unless set) and a Graph API that fails
+// BENCH_FLAKY_RATE (0.3) of the calls with HTTP 500 code 1 or 2, code 613, or no answer for 25 s.
+// Reports how late each retry ran against the `nextAttemptAt` its failed attempt planned (sampled
+// from the `pending` index), how long the queue took to drain, and sends per opt-in (must be 1).
+// `npm run bench:e2e -- flaky` runs this scenario alone.
+// ---------------------------------------------------------------------------------------------
+
+const FLAKY_N = Number(process.env.BENCH_FLAKY_OPTINS ?? 300);
+const FLAKY_RATE = Number(process.env.BENCH_FLAKY_RATE ?? 0.3);
+const FLAKY_DEADLINE_MS = Number(process.env.BENCH_FLAKY_DEADLINE_SECONDS ?? 600) * 1000;
+/** The environment as launched: a stack started in this process sets its handlers' variables. */
+const LAUNCH_ENV = { ...process.env };
+
+/**
+ * In a process of its own: the local stack loads the handlers once per process, configured for
+ * the first stack, so a second stack in the same process would not reach its own queue.
+ */
+function runFlakyScenarioAlone(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', '--import', 'tsx', __filename, 'flaky'],
+      { env: LAUNCH_ENV, stdio: 'inherit' },
+    );
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`the flaky scenario exited with ${code}`)),
+    );
+  });
+}
+
+async function flakyScenario(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lcm-bench-flaky-'));
+  const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  // Its own Graph emulator: the scenario sets it flaky.
+  const { graphApiUrl: _ignored, ...fromEnv } = optionsFromEnv({
+    SEND_RETRY_BASE_SECONDS: '1',
+    ...LAUNCH_ENV,
+  });
+  const options = {
+    ...fromEnv,
+    port,
+    dynamodbPort,
+    sqsPort,
+    graphPort,
+    dataDir,
+    fresh: true,
+    secretsFile: writeSecretsFile(secretDocument()),
+    log: process.env.BENCH_LOG
+      ? (line: string) => appendFileSync(process.env.BENCH_LOG ?? '', `${Date.now()} ${line}\n`)
+      : () => undefined,
+  };
+  const stack = await startLocalStack(options);
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.info.dynamodbEndpoint,
+      region: stack.info.region,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  );
+  const sqs = new SQSClient({
+    endpoint: stack.info.sqsEndpoint,
+    region: stack.info.region,
+    credentials: LOCAL_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+  });
+  const plans = new RetryPlans(doc, stack.info.tableName, async () => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.info.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+  });
+  try {
+    const seed = Number(process.env.BENCH_FLAKY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    await control(stack, 'flaky', { rate: FLAKY_RATE, seed });
+    const loginIds = Array.from({ length: FLAKY_N }, () => randomBytes(32).toString('hex'));
+    for (const loginId of loginIds) await control(stack, 'optins', { loginId, pageId: PAGE_ID });
+    plans.start();
+    const started = Date.now();
+    const bodies: string[][] = [];
+    for (let i = 0; i < FLAKY_N; i += PER_WEBHOOK) bodies.push(loginIds.slice(i, i + PER_WEBHOOK));
+    await Promise.all(
+      Array.from({ length: POST_CONCURRENCY }, async () => {
+        for (let ids = bodies.shift(); ids; ids = bodies.shift()) {
+          const timestamp = Date.now();
+          const raw = JSON.stringify({
+            object: 'page',
+            entry: [
+              {
+                id: PAGE_ID,
+                time: timestamp,
+                messaging: ids.map((id) => ({
+                  recipient: { id: PAGE_ID },
+                  timestamp,
+                  optin: { login_id: id },
+                })),
+              },
+            ],
+          });
+          const response = await fetch(stack.info.webhookUrl, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-hub-signature-256': signatureFor(raw, stack.info.appSecret),
+            },
+            body: raw,
+          });
+          if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
+        }
+      }),
+    );
+    const wanted = new Set(loginIds);
+    const firstSendAt = new Map<string, number>();
+    const deadline = started + FLAKY_DEADLINE_MS;
+    while (firstSendAt.size < FLAKY_N && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const m of (await control(stack, 'messages')) as Message[]) {
+        const id = m.recipient.login_id;
+        if (id && wanted.has(id) && !firstSendAt.has(id)) firstSendAt.set(id, Date.parse(m.at));
+      }
+    }
+    // Long enough for a second message to show, were one coming from a retry or redelivery.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await plans.stop();
+    const sends = new Map(loginIds.map((id) => [id, 0]));
+    for (const m of (await control(stack, 'messages')) as Message[]) {
+      const id = m.recipient.login_id;
+      if (id && sends.has(id)) sends.set(id, (sends.get(id) ?? 0) + 1);
+    }
+    const requests = (await control(stack, 'requests')) as RecordedRequest[];
+    const timing = retryTiming(requests, plans, wanted);
+    const mine = requests.filter((r) => wanted.has(String(r.recipient?.login_id)));
+    const faults = mine.filter((r) => r.flaky);
+    const byAnswer = new Map<string, number>();
+    for (const r of faults) {
+      const key =
+        r.outcome === 'aborted'
+          ? 'no answer (client timed out)'
+          : `HTTP ${r.status} code ${r.error?.code}`;
+      byAnswer.set(key, (byAnswer.get(key) ?? 0) + 1);
+    }
+    const counts = [...sends.values()];
+    const latencies = [...firstSendAt.values()].map((at) => at - started);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log(
+      `\nFlaky Graph: ${FLAKY_N} opt-ins posted at once, ${Math.round(FLAKY_RATE * 100)} % of Send API calls fail (seed ${seed})`,
+    );
+    console.log(
+      `  sender: batch ${options.senderBatchSize}, concurrency ${options.senderConcurrency}, timeout ${options.senderTimeoutSeconds} s; Graph timeout ${options.graphTimeoutSeconds} s; retry base ${options.sendRetryBaseSeconds} s`,
+    );
+    console.log(
+      `  drained: ${firstSendAt.size} of ${FLAKY_N} sent, the last ${latencies.length ? s(Math.max(...latencies)) : '-'} after the first post`,
+    );
+    console.log(
+      `  opt-in → first message: p50 ${s(percentile(latencies, 50))}, p99 ${s(percentile(latencies, 99))}; over 2 min: ${latencies.filter((l) => l > 120_000).length}`,
+    );
+    console.log(
+      `  sends per opt-in: ${counts.filter((n) => n === 1).length} exactly 1, ${counts.filter((n) => n === 0).length} none, ${counts.filter((n) => n > 1).length} more than 1 (max ${Math.max(...counts)})`,
+    );
+    console.log(
+      `  Send API calls: ${mine.length} (${(mine.length / FLAKY_N).toFixed(2)} per opt-in, max ${Math.max(0, ...timing.attempts.values())}); faults drawn: ${[...byAnswer].map(([k, n]) => `${n} ${k}`).join(', ')}`,
+    );
+    console.log(
+      `  retry lateness (call − nextAttemptAt), ${timing.lateMs.length} retries: p50 ${s(percentile(timing.lateMs, 50))}, p99 ${s(percentile(timing.lateMs, 99))}, max ${s(Math.max(0, ...timing.lateMs))}; over 10 s: ${timing.lateMs.filter((l) => l > 10_000).length}; plan not seen: ${timing.unplanned}`,
+    );
+    const [slowest, slowestAt] = [...firstSendAt].sort((a, b) => b[1] - a[1])[0] ?? ['', started];
+    console.log(
+      `  the last opt-in sent: ${timing.attempts.get(slowest) ?? 0} attempts, its retries ${s((timing.lateByLoginId.get(slowest) ?? []).reduce((a, b) => a + b, 0))} late in all, sent ${s(slowestAt - started)} after the first post`,
+    );
+    const calm = timing.lateWithoutBacklogMs;
+    console.log(
+      `  of which planned while nothing waited in the queue, ${calm.length}: p50 ${s(percentile(calm, 50))}, p99 ${s(percentile(calm, 99))}, max ${s(Math.max(0, ...calm))}; over 10 s: ${calm.filter((l) => l > 10_000).length}`,
+    );
+  } finally {
+    await plans.stop();
+    doc.destroy();
+    sqs.destroy();
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'flaky') return flakyScenario();
   const dataDir = mkdtempSync(join(tmpdir(), 'lcm-bench-e2e-'));
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
@@ -198,6 +397,7 @@ async function main(): Promise<void> {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  await runFlakyScenarioAlone();
 }
 
 main().catch((error) => {

@@ -29,9 +29,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'lcm-crash-'));
 const env = {
   LCM_SECRETS_FILE: secretsFile,
   SEND_RETRY_BASE_SECONDS: '1',
-  // Short, so that what was in flight at the crash comes back from the queue within seconds: the
-  // visibility timeout is 6 × this, the lease this + 5 s.
-  SENDER_TIMEOUT_SECONDS: '2',
+  // Short, so that what was in flight at the crash comes back from the queue soon: the visibility
+  // timeout is 6 × this, the lease this + 5 s. The poller times an invocation out after this, as
+  // Lambda does, so it leaves room for a cold first batch on a busy machine; two instances.
+  SENDER_TIMEOUT_SECONDS: '4',
+  SENDER_CONCURRENCY: '2',
   GRAPH_TIMEOUT_SECONDS: '1',
   // A Page paused by a failure here would wait out the production back-off: keep it short.
   PAGE_BACKOFF_BASE_SECONDS: '1',
@@ -117,7 +119,7 @@ describe('the local stack killed with SIGKILL right after an acknowledged webhoo
     const before = newWebhooks(SENT_BEFORE);
     for (const webhook of before) expect((await postWebhook(first, webhook.body)).status).toBe(200);
     const sentBefore = before.flatMap((w) => w.loginIds);
-    await allSentOnce(sentBefore, 20_000);
+    await allSentOnce(sentBefore, 30_000);
     // ...and recorded: a crash between Graph's answer and the record is another fault (issue 8 §1).
     await eventually(
       async () => {

@@ -80,8 +80,10 @@ beforeAll(async () => {
   stack = await startStack({
     LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
     SEND_RETRY_BASE_SECONDS: '1',
-    SENDER_TIMEOUT_SECONDS: '2',
-    GRAPH_TIMEOUT_SECONDS: '5',
+    // The poller times an invocation out after this, as Lambda does: room for a cold batch of 10
+    // on a busy machine, yet a visibility timeout (6 ×) short enough for the crash test below.
+    SENDER_TIMEOUT_SECONDS: '5',
+    GRAPH_TIMEOUT_SECONDS: '3',
     // A rate limit or a 190 pauses the whole Page: keep its back-off short between the tests.
     PAGE_BACKOFF_BASE_SECONDS: '1',
     PAGE_BACKOFF_MAX_SECONDS: '2',
