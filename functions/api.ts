@@ -7,8 +7,7 @@ import { json } from '../shared/api/respond';
 import { type ApiDeps, handleApiRequest } from '../shared/api/router';
 import { documentClient, sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
-import { followupOptionsFromEnv, retentionFromEnv } from '../shared/config';
-import { ENV, intFromEnv, requireEnv, stringFromEnv } from '../shared/env';
+import { loadApiConfig } from '../shared/config';
 import { permissionsClient } from '../shared/graph/permissions';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
@@ -16,25 +15,18 @@ import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { inFlightSeconds } from '../shared/store/dynamodb-optin-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
 
-const env = process.env;
-const tableName = requireEnv(env, ENV.tableName);
-const queueUrl = requireEnv(env, ENV.queueUrl);
-const retention = retentionFromEnv(env);
+const config = loadApiConfig(process.env);
 const client = documentClient();
 const sqs = sqsClient();
 
 const deps: ApiDeps = {
-  followupOptions: followupOptionsFromEnv(env),
-  secrets: secretsSourceFromEnv(env),
-  people: new DynamoDbPersonStore(client, tableName, retention),
-  messages: new DynamoDbMessageStore(client, tableName, retention),
-  permissions: permissionsClient({
-    baseUrl: stringFromEnv(env, ENV.graphApiUrl, 'https://graph.facebook.com'),
-    version: stringFromEnv(env, ENV.graphApiVersion, 'v25.0'),
-    timeoutMs: intFromEnv(env, ENV.graphTimeoutSeconds, 10) * 1000,
-  }),
-  enqueue: (jobs, options) => enqueueJobs(sqs, queueUrl, jobs, options ?? {}),
-  inFlightSeconds: inFlightSeconds(intFromEnv(env, ENV.sendLeaseSeconds, 35)),
+  followupOptions: config.followupOptions,
+  secrets: secretsSourceFromEnv(process.env),
+  people: new DynamoDbPersonStore(client, config.tableName, config.retention),
+  messages: new DynamoDbMessageStore(client, config.tableName, config.retention),
+  permissions: permissionsClient(config.graph),
+  enqueue: (jobs, options) => enqueueJobs(sqs, config.queueUrl, jobs, options ?? {}),
+  inFlightSeconds: inFlightSeconds(config.leaseSeconds),
   now: Date.now,
   log: logger,
 };

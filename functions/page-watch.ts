@@ -1,7 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { documentClient } from '../shared/aws/clients';
-import { graphConfigFromEnv } from '../shared/config';
-import { ENV, intFromEnv, requireEnv } from '../shared/env';
+import { loadPageWatchConfig } from '../shared/config';
 import { subscribedAppsClient } from '../shared/graph/subscribed-apps';
 import { reportWatch, type WatchSummary, watchPages } from '../shared/login-connect/page-watch';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
@@ -9,22 +8,20 @@ import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbPageStore } from '../shared/store/dynamodb-page-store';
 import { optinsByDay } from '../shared/store/inspect';
 
-const env = process.env;
-const tableName = requireEnv(env, ENV.tableName);
+const config = loadPageWatchConfig(process.env);
 const doc = documentClient();
 const deps = {
-  pages: new DynamoDbPageStore(doc, tableName),
-  secrets: secretsSourceFromEnv(env),
-  subscriptions: subscribedAppsClient(graphConfigFromEnv(env)),
+  pages: new DynamoDbPageStore(doc, config.tableName),
+  secrets: secretsSourceFromEnv(process.env),
+  subscriptions: subscribedAppsClient(config.graph),
   recentOptins: (sinceMs: number, untilMs: number) =>
-    optinsByDay(doc, tableName, { sinceMs, untilMs, newestFirst: false }),
+    optinsByDay(doc, config.tableName, { sinceMs, untilMs, newestFirst: false }),
   now: Date.now,
 };
-const intervalMs = intFromEnv(env, ENV.pageWatchIntervalSeconds, 900) * 1000;
 const options = {
   // Two runs back and ten minutes more: a missed run, and sends that came a little after.
-  lookbackMs: 2 * intervalMs + 600_000,
-  silenceMs: intFromEnv(env, ENV.pageOptinSilenceSeconds, 86_400) * 1000,
+  lookbackMs: 2 * config.intervalMs + 600_000,
+  silenceMs: config.silenceMs,
 };
 
 /** Runs on a schedule: each Page's webhook subscription, opt-ins that stopped, paused Pages. */

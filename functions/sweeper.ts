@@ -1,28 +1,21 @@
 import type { Context } from 'aws-lambda';
 import { documentClient, sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
-import { retentionFromEnv, unknownOutcomeFromEnv } from '../shared/config';
-import { ENV, intFromEnv, requireEnv } from '../shared/env';
+import { loadSweeperConfig } from '../shared/config';
 import { type SweepResult, sweep } from '../shared/login-connect/sweep';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
 
-const env = process.env;
-const queueUrl = requireEnv(env, ENV.queueUrl);
+const config = loadSweeperConfig(process.env);
 const sqs = sqsClient();
 const deps = {
-  store: new DynamoDbOptinStore(
-    documentClient(),
-    requireEnv(env, ENV.tableName),
-    retentionFromEnv(env),
-  ),
-  enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, queueUrl, jobs),
-  unknownOutcome: unknownOutcomeFromEnv(env),
+  store: new DynamoDbOptinStore(documentClient(), config.tableName, config.retention),
+  enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, config.queueUrl, jobs),
+  unknownOutcome: config.unknownOutcome,
   now: Date.now,
 };
 // Past the queue's visibility timeout SQS has had its chance; an opt-in enqueued again gets as long.
-const graceMs = intFromEnv(env, ENV.sweepGraceSeconds, 240) * 1000;
-const options = { graceMs, recheckMs: graceMs, limit: 500 };
+const options = { graceMs: config.graceMs, recheckMs: config.graceMs, limit: 500 };
 
 /** Runs on a schedule: re-enqueues lost opt-ins in time, ends passed ones as `expired`. */
 export const handler = async (_event: unknown, context: Context): Promise<SweepResult> => {

@@ -15,6 +15,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../shared/api/routes';
+import { environmentFor } from '../shared/config';
 import { ENV } from '../shared/env';
 import type { FirstMessages } from '../shared/login-connect/first-message';
 import type { Settings } from '../shared/settings';
@@ -115,24 +116,7 @@ export class PipelineStack extends Stack {
       description: 'Sends the first Messenger message of each opt-in',
       timeout: Duration.seconds(settings.senderTimeoutSeconds),
       logRemovalPolicy: removalPolicy,
-      environment: {
-        [ENV.graphApiUrl]: settings.graphApiUrl,
-        [ENV.graphApiVersion]: settings.graphApiVersion,
-        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
-        [ENV.sendRetryBaseSeconds]: String(settings.sendRetryBaseSeconds),
-        [ENV.sendRetryMaxSeconds]: String(settings.sendRetryMaxSeconds),
-        // The claim lease outlives any invocation that took it: Lambda kills an invocation at
-        // its timeout, so a lease still held after that belongs to a dead sender.
-        [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
-        [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
-        [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
-        [ENV.pageBackoffBaseSeconds]: String(settings.pageBackoffBaseSeconds),
-        [ENV.pageBackoffMaxSeconds]: String(settings.pageBackoffMaxSeconds),
-        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
-        [ENV.lockRetentionDays]: String(settings.retention.lockDays),
-        [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
-        [ENV.eventRetentionDays]: String(settings.retention.eventDays),
-      },
+      environment: environmentFor(settings, 'sender'),
       // Inlined at bundle time rather than set as an environment variable: Lambda caps the whole
       // environment at 4 KB, which a few rich templates would exceed. The double stringify makes
       // the define's value a JavaScript string literal holding the JSON.
@@ -146,18 +130,7 @@ export class PipelineStack extends Stack {
       description: 'Login events, opt-outs, follow-up messages and data deletion',
       timeout: Duration.seconds(15),
       logRemovalPolicy: removalPolicy,
-      environment: {
-        [ENV.graphApiUrl]: settings.graphApiUrl,
-        [ENV.graphApiVersion]: settings.graphApiVersion,
-        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
-        [ENV.humanAgentEnabled]: String(settings.humanAgentEnabled),
-        // A deletion's second pass waits for attempts in flight: the sender's lease.
-        [ENV.sendLeaseSeconds]: String(settings.senderTimeoutSeconds + 5),
-        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
-        [ENV.lockRetentionDays]: String(settings.retention.lockDays),
-        [ENV.suppressionRetentionDays]: String(settings.retention.suppressionDays),
-        [ENV.eventRetentionDays]: String(settings.retention.eventDays),
-      },
+      environment: environmentFor(settings, 'api'),
     });
 
     this.sweeperFn = new LcmFunction(this, 'Sweeper', {
@@ -165,12 +138,7 @@ export class PipelineStack extends Stack {
       description: 'Re-enqueues opt-ins nothing is working on; ends passed ones as expired',
       timeout: Duration.seconds(60),
       logRemovalPolicy: removalPolicy,
-      environment: {
-        // Past the queue's visibility timeout (6 × the sender timeout), SQS has had its chance.
-        [ENV.sweepGraceSeconds]: String(settings.senderTimeoutSeconds * 6 + 60),
-        [ENV.sendUnknownOutcome]: settings.sendUnknownOutcome,
-        [ENV.optinRetentionDays]: String(settings.retention.optinDays),
-      },
+      environment: environmentFor(settings, 'sweeper'),
     });
 
     // A function of its own rather than a step of the sweeper: it calls Graph (two calls per
@@ -181,13 +149,7 @@ export class PipelineStack extends Stack {
       description: "Checks each Page's webhook subscription and opt-ins that stopped coming",
       timeout: Duration.minutes(5),
       logRemovalPolicy: removalPolicy,
-      environment: {
-        [ENV.graphApiUrl]: settings.graphApiUrl,
-        [ENV.graphApiVersion]: settings.graphApiVersion,
-        [ENV.graphTimeoutSeconds]: String(settings.graphTimeoutSeconds),
-        [ENV.pageWatchIntervalSeconds]: String(settings.pageWatch.intervalMinutes * 60),
-        [ENV.pageOptinSilenceSeconds]: String(settings.pageWatch.optinSilenceHours * 3600),
-      },
+      environment: environmentFor(settings, 'pageWatch'),
     });
 
     // Grants and wiring: each grant comes with the environment variable that points at it.

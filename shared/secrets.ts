@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
+import { DEFAULT_SETTINGS } from './defaults';
 import { ENV, type Env, intFromEnv, requireEnv } from './env';
 import { formatIssues } from './validation';
 
@@ -59,7 +60,7 @@ export function parseAppSecrets(input: unknown, where: string): AppSecrets {
  * a JSON file when `LCM_SECRETS_FILE` is set (local mode; re-read after the same max age).
  */
 export function secretsSourceFromEnv(env: Env): SecretsSource {
-  const maxAge = intFromEnv(env, ENV.secretsMaxAgeSeconds, 300);
+  const maxAge = intFromEnv(env, ENV.secretsMaxAgeSeconds, DEFAULT_SETTINGS.secretsMaxAgeSeconds);
   const file = env[ENV.secretsFile];
   if (file !== undefined && file !== '') return fileSecretsSource(file, maxAge);
   const arn = requireEnv(env, ENV.secretArn);

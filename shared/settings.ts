@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SETTINGS as D } from './defaults';
 import { maxAttemptsInWindow } from './login-connect/retry';
 import { UNKNOWN_OUTCOME_POLICIES } from './login-connect/send-errors';
 import { formatIssues } from './validation';
@@ -14,78 +15,78 @@ const MAX_SCHEDULED_ATTEMPTS = 990;
 export const SettingsSchema = z
   .strictObject({
     /** Graph API base URL; point it at an emulator for tests. */
-    graphApiUrl: z.url({ protocol: /^https?$/ }).default('https://graph.facebook.com'),
+    graphApiUrl: z.url({ protocol: /^https?$/ }).default(D.graphApiUrl),
     /** Graph API version used for every call. */
     graphApiVersion: z
       .string()
       .regex(/^v\d+\.\d+$/, { error: 'must look like v25.0' })
-      .default('v25.0'),
+      .default(D.graphApiVersion),
     /** Abort a Send API call after this long; the attempt then counts as transient. */
-    graphTimeoutSeconds: z.int().min(1).max(20).default(10),
+    graphTimeoutSeconds: z.int().min(1).max(20).default(D.graphTimeoutSeconds),
     /** First retry delay after a transient Send API error; doubles per attempt. */
-    sendRetryBaseSeconds: z.int().min(1).max(900).default(30),
+    sendRetryBaseSeconds: z.int().min(1).max(900).default(D.sendRetryBaseSeconds),
     /** Longest delay between two attempts. */
-    sendRetryMaxSeconds: z.int().min(1).max(43_200).default(900),
+    sendRetryMaxSeconds: z.int().min(1).max(43_200).default(D.sendRetryMaxSeconds),
     /**
      * What a send whose outcome is unknown leads to (Graph gave no answer, or a sender died
      * mid-attempt; Graph has no idempotency key): `retry` sends again while the window is open (at
      * least once: a second message is possible), `hold` never does (at most once: the opt-in ends
      * as `unknown` for an operator). Either way `SendOutcomeUnknown` counts it.
      */
-    sendUnknownOutcome: z.enum(UNKNOWN_OUTCOME_POLICIES).default('retry'),
+    sendUnknownOutcome: z.enum(UNKNOWN_OUTCOME_POLICIES).default(D.sendUnknownOutcome),
     /**
      * Meta granted this app the Human Agent feature (App Review): follow-ups may carry the
      * `HUMAN_AGENT` tag, written by a person, up to 7 days after the person's last message.
      */
-    humanAgentEnabled: z.boolean().default(false),
+    humanAgentEnabled: z.boolean().default(D.humanAgentEnabled),
     /** SQS records per sender invocation. */
-    senderBatchSize: z.int().min(1).max(10).default(10),
+    senderBatchSize: z.int().min(1).max(10).default(D.senderBatchSize),
     /** Concurrent sender invocations at most (SQS event source `maxConcurrency`). */
-    senderMaxConcurrency: z.int().min(2).max(1000).default(5),
+    senderMaxConcurrency: z.int().min(2).max(1000).default(D.senderMaxConcurrency),
     /** Sender Lambda timeout. The claim lease and the queue visibility derive from it. */
-    senderTimeoutSeconds: z.int().min(15).max(300).default(30),
+    senderTimeoutSeconds: z.int().min(15).max(300).default(D.senderTimeoutSeconds),
     /** How long records stay readable after they stop mattering, before TTL deletes them. */
     retention: z
       .strictObject({
-        optinDays: z.int().min(1).max(3650).default(30),
-        lockDays: z.int().min(1).max(3650).default(365),
-        suppressionDays: z.int().min(1).max(3650).default(730),
-        eventDays: z.int().min(1).max(3650).default(7),
+        optinDays: z.int().min(1).max(3650).default(D.retention.optinDays),
+        lockDays: z.int().min(1).max(3650).default(D.retention.lockDays),
+        suppressionDays: z.int().min(1).max(3650).default(D.retention.suppressionDays),
+        eventDays: z.int().min(1).max(3650).default(D.retention.eventDays),
       })
       .prefault({}),
     /** How often the sweeper looks for opt-ins nothing is working on. */
-    sweepIntervalMinutes: z.int().min(1).max(60).default(5),
+    sweepIntervalMinutes: z.int().min(1).max(60).default(D.sweepIntervalMinutes),
     /**
      * A Page whose sends fail for reasons of its own (restricted, token invalid, rate limited
      * without a usage header saying how long) pauses this long first, doubling with each pause
      * in a row; its opt-ins wait without spending attempts.
      */
-    pageBackoffBaseSeconds: z.int().min(1).max(3600).default(60),
+    pageBackoffBaseSeconds: z.int().min(1).max(3600).default(D.pageBackoffBaseSeconds),
     /** The longest pause between two probes of a paused Page. */
-    pageBackoffMaxSeconds: z.int().min(1).max(43_200).default(3600),
+    pageBackoffMaxSeconds: z.int().min(1).max(43_200).default(D.pageBackoffMaxSeconds),
     /** The Page watchdog: each Page's webhook subscription, and opt-ins that stopped coming. */
     pageWatch: z
       .strictObject({
         /** How often it runs (each run asks Graph once per Page). */
-        intervalMinutes: z.int().min(1).max(60).default(15),
+        intervalMinutes: z.int().min(1).max(60).default(D.pageWatch.intervalMinutes),
         /** A Page that received opt-ins and then none for this long raises `PageOptinsSilent`. */
-        optinSilenceHours: z.int().min(1).max(720).default(24),
+        optinSilenceHours: z.int().min(1).max(720).default(D.pageWatch.optinSilenceHours),
       })
       .prefault({}),
     /** How long the functions cache the secret; a rotated token is picked up within this. */
-    secretsMaxAgeSeconds: z.int().min(0).max(3600).default(300),
+    secretsMaxAgeSeconds: z.int().min(0).max(3600).default(D.secretsMaxAgeSeconds),
     /** HTTP API throttling on the webhook route. */
     webhookThrottle: z
       .strictObject({
-        rateLimit: z.int().min(1).default(200),
-        burstLimit: z.int().min(1).default(400),
+        rateLimit: z.int().min(1).default(D.webhookThrottle.rateLimit),
+        burstLimit: z.int().min(1).default(D.webhookThrottle.burstLimit),
       })
       .prefault({}),
     /** Per-route throttling of the business's API (`/logins`, `/optouts`, `/messages`). */
     apiThrottle: z
       .strictObject({
-        rateLimit: z.int().min(1).default(50),
-        burstLimit: z.int().min(1).default(100),
+        rateLimit: z.int().min(1).default(D.apiThrottle.rateLimit),
+        burstLimit: z.int().min(1).default(D.apiThrottle.burstLimit),
       })
       .prefault({}),
     /** Alarm thresholds an operator may tune. Each alarm looks at 5-minute periods. */
@@ -95,9 +96,9 @@ export const SettingsSchema = z
          * Share of Send API attempts that failed (`SendError` over `SendError + FirstMessageSent`),
          * in percent, above which the sender error-rate alarm fires after 3 periods in a row.
          */
-        senderErrorRatePercent: z.number().min(1).max(100).default(20),
+        senderErrorRatePercent: z.number().min(1).max(100).default(D.alarms.senderErrorRatePercent),
         /** 5xx answers of the webhook API in one period that fire the webhook 5xx alarm. */
-        webhookServerErrorCount: z.int().min(1).default(1),
+        webhookServerErrorCount: z.int().min(1).default(D.alarms.webhookServerErrorCount),
       })
       .prefault({}),
     /**
@@ -114,9 +115,9 @@ export const SettingsSchema = z
       )
       .default([]),
     /** Path, relative to the repository, of the first-message templates. */
-    firstMessagesFile: z.string().min(1).default('infra/first-messages.json'),
+    firstMessagesFile: z.string().min(1).default(D.firstMessagesFile),
     /** Delete the table and queues with the stack (for throwaway test stacks only). */
-    destroyOnRemoval: z.boolean().default(false),
+    destroyOnRemoval: z.boolean().default(D.destroyOnRemoval),
   })
   .refine((s) => s.senderTimeoutSeconds >= s.graphTimeoutSeconds + 5, {
     // After Graph answers, the sender needs time to record the send or hand the record over.
