@@ -1,13 +1,13 @@
 import { DEFAULT_SETTINGS, sendLeaseSeconds, sweepGraceSeconds } from './defaults';
 import { boolFromEnv, ENV, type Env, intFromEnv, requireEnv, stringFromEnv } from './env';
-import type { GraphConfig } from './graph/send-api';
+import type { GraphConfig } from './graph/ports';
 import { type FirstMessages, parseFirstMessages } from './login-connect/first-message';
 import type { FollowupOptions } from './login-connect/followup-policy';
 import type { PageHealthOptions } from './login-connect/page-state';
 import type { RetryPolicy } from './login-connect/retry';
 import { UNKNOWN_OUTCOME_POLICIES, type UnknownOutcomePolicy } from './login-connect/send-errors';
 import type { Settings } from './settings';
-import type { Retention } from './store/dynamodb-optin-store';
+import type { Retention } from './store/optin-store';
 
 /*
  * The one place where operator settings become environment variables (`environmentFor`, used by

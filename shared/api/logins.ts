@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PermissionsLookup } from '../graph/permissions';
+import type { PermissionsLookup } from '../graph/ports';
 import { loginIdFor } from '../login-connect/login-id';
 import type { OptinJob } from '../messages';
 import type { AppSecrets } from '../secrets';

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { PermissionsLookup } from '../graph/permissions';
+import type { PermissionsLookup } from '../graph/ports';
 import type { FollowupOptions } from '../login-connect/followup-policy';
-import type { SenderLog } from '../login-connect/process-record';
 import type { QueueJob } from '../messages';
+import type { Log } from '../observability';
 import type { SecretsSource } from '../secrets';
 import type { MessageStore } from '../store/message-store';
 import type { PersonStore } from '../store/person-store';
@@ -26,7 +26,7 @@ export interface ApiDeps {
   /** How long a sender attempt may still write after it claimed: its lease and hand-over grace. */
   inFlightSeconds: number;
   now: () => number;
-  log: SenderLog;
+  log: Log;
 }
 
 type Handler = (

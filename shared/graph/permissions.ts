@@ -1,17 +1,16 @@
 import { redactSecrets } from '../redact';
-import type { GraphConfig } from './send-api';
-
-export type PermissionsResult =
-  | { ok: true; granted: Set<string> }
-  | { ok: false; httpStatus?: number; code?: number; message: string };
+import type { GraphConfig, PermissionsLookup } from './ports';
 
 /**
  * `GET /{user-id}/permissions` with the person's user access token, in the Authorization header
  * (never in a URL we could log). Answers the permissions the person granted the Login app.
  */
-export function permissionsClient(config: GraphConfig, fetchImpl: typeof fetch = fetch) {
+export function permissionsClient(
+  config: GraphConfig,
+  fetchImpl: typeof fetch = fetch,
+): PermissionsLookup {
   const base = config.baseUrl.replace(/\/+$/, '');
-  return async (userId: string, userAccessToken: string): Promise<PermissionsResult> => {
+  return async (userId, userAccessToken) => {
     let response: Response;
     try {
       response = await fetchImpl(
@@ -48,5 +47,3 @@ export function permissionsClient(config: GraphConfig, fetchImpl: typeof fetch =
     return { ok: true, granted };
   };
 }
-
-export type PermissionsLookup = ReturnType<typeof permissionsClient>;

@@ -1,36 +1,10 @@
 import { createHmac } from 'node:crypto';
-import type { SendFailure } from '../login-connect/send-errors';
 import { redactSecrets } from '../redact';
-import { type GraphUsage, parseUsageHeaders } from './usage';
+import type { GraphConfig, SendMessage, SendOutcome } from './ports';
+import { parseUsageHeaders } from './usage';
 
-/** Where and how to reach the Graph API. */
-export interface GraphConfig {
-  /** e.g. `https://graph.facebook.com`, or a local emulator. No trailing slash needed. */
-  baseUrl: string;
-  /** e.g. `v25.0`. */
-  version: string;
-  timeoutMs: number;
-}
-
-/** The Send API request body, without credentials. */
-export interface SendApiBody {
-  recipient: { login_id: string } | { id: string };
-  messaging_type: 'UPDATE' | 'RESPONSE' | 'MESSAGE_TAG';
-  message: Record<string, unknown>;
-  notification_type?: string;
-  tag?: string;
-}
-
-/** `usage`: what Graph's usage headers said on the answer, when it sent them. */
-export type SendOutcome =
-  | { ok: true; httpStatus: number; messageId?: string; recipientId?: string; usage?: GraphUsage }
-  | { ok: false; failure: SendFailure; usage?: GraphUsage };
-
-export type SendMessage = (input: {
-  accessToken: string;
-  appSecret: string;
-  body: SendApiBody;
-}) => Promise<SendOutcome>;
+/** The request body's type, for those that build one (it is the port's). */
+export type { SendApiBody } from './ports';
 
 /** `appsecret_proof`: hex HMAC-SHA256 of the access token keyed with the App Secret. */
 export function appSecretProof(accessToken: string, appSecret: string): string {

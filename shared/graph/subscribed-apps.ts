@@ -1,6 +1,7 @@
 import type { SendFailure } from '../login-connect/send-errors';
 import { redactSecrets } from '../redact';
-import { appSecretProof, type GraphConfig } from './send-api';
+import type { GraphConfig, SubscribedAppsClient } from './ports';
+import { appSecretProof } from './send-api';
 
 /**
  * The webhook fields each Page must send us (README, Configuring the Facebook app):
@@ -13,30 +14,6 @@ export const REQUIRED_PAGE_FIELDS = [
   'message_deliveries',
   'message_reads',
 ] as const;
-
-/** One app subscribed to a Page's webhooks, as `GET /{page-id}/subscribed_apps` lists it. */
-export interface SubscribedApp {
-  id?: string;
-  name?: string;
-  fields: string[];
-}
-
-export type SubscribedAppsResult =
-  | { ok: true; apps: SubscribedApp[] }
-  | { ok: false; failure: SendFailure };
-export type SubscribeResult = { ok: true } | { ok: false; failure: SendFailure };
-
-export interface SubscribedAppsClient {
-  /** `GET /{page-id}/subscribed_apps` with the Page token: the app's subscription to the Page. */
-  list(pageId: string, accessToken: string, appSecret: string): Promise<SubscribedAppsResult>;
-  /** `POST /{page-id}/subscribed_apps?subscribed_fields=…` with the Page token. */
-  subscribe(
-    pageId: string,
-    fields: readonly string[],
-    accessToken: string,
-    appSecret: string,
-  ): Promise<SubscribeResult>;
-}
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,24 +6,7 @@
  * `{ call_count, total_cputime, total_time }`. The counts are percentages (throttled at 100);
  * `estimated_time_to_regain_access` is in minutes.
  */
-
-/** One usage report: percentages of the limit, and when access comes back once throttled. */
-export interface UsageEntry {
-  /** `messenger`, `pages`…, for a Business Use Case entry. */
-  type?: string;
-  callCount?: number;
-  totalCputime?: number;
-  totalTime?: number;
-  /** Minutes until calls are accepted again (0 when not throttled). */
-  regainAccessMinutes?: number;
-}
-
-export interface GraphUsage {
-  /** `X-App-Usage`. */
-  app?: UsageEntry;
-  /** `X-Business-Use-Case-Usage`, by business object id (a Page id for Page-token calls). */
-  business?: Record<string, UsageEntry[]>;
-}
+import type { GraphUsage, UsageEntry } from './ports';
 
 /** Headers beyond this length are not read: Graph's hold at most 32 objects. */
 const MAX_HEADER_LENGTH = 16_384;

@@ -1,4 +1,4 @@
-import type { SendMessage } from '../graph/send-api';
+import type { SendMessage } from '../graph/ports';
 import type { FollowupJob } from '../messages';
 import type { AppSecrets } from '../secrets';
 import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/message-store';

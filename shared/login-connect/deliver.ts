@@ -1,4 +1,4 @@
-import type { SendApiBody, SendMessage } from '../graph/send-api';
+import type { SendApiBody, SendMessage } from '../graph/ports';
 import type { OptinJob } from '../messages';
 import type { AppSecrets } from '../secrets';
 import type {

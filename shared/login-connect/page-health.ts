@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SendOutcome } from '../graph/send-api';
+import type { SendOutcome } from '../graph/ports';
 import type { OptinJob } from '../messages';
 import type { OptinStore } from '../store/optin-store';
 import type { PageStateStore } from '../store/page-store';

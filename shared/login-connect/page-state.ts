@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type GraphUsage, regainAccessMs } from '../graph/usage';
+import type { GraphUsage } from '../graph/ports';
+import { regainAccessMs } from '../graph/usage';
 import { LAST_CHANCE_MARGIN_MS, MAX_VISIBILITY_SECONDS } from './retry';
 import type { PagePauseReason, SendFailure } from './send-errors';
 

@@ -1,4 +1,5 @@
-import { REQUIRED_PAGE_FIELDS, type SubscribedAppsClient } from '../graph/subscribed-apps';
+import type { SubscribedAppsClient } from '../graph/ports';
+import { REQUIRED_PAGE_FIELDS } from '../graph/subscribed-apps';
 import type { AppSecrets } from '../secrets';
 import type { PageStateStore } from '../store/page-store';
 import type { PageState, SubscriptionCheck } from './page-state';

@@ -8,6 +8,7 @@ import {
   type RejectedOptinJob,
   type SentJob,
 } from '../messages';
+import type { Log, MetricsRecorder } from '../observability';
 import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
@@ -26,25 +27,14 @@ import { type RecordResult, SendNotRecordedError } from './record-send';
 import { isRateLimit } from './send-errors';
 import { tombstoneId } from './tombstone';
 
-/** The parts of the Powertools logger and metrics the sender uses (narrow, so tests can fake them). */
-export interface SenderLog {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-export interface SenderMetrics {
-  count(name: string, value?: number, dimensions?: Record<string, string>): void;
-  milliseconds(name: string, value: number): void;
-}
-
 export interface ProcessDeps extends DeliverDeps, FollowupDeps {
   store: OptinStore;
   people: PersonStore;
   messages: MessageStore;
   /** Hides the message for `seconds` so SQS redelivers it then. */
   defer(receiptHandle: string, seconds: number): Promise<void>;
-  log: SenderLog;
-  metrics: SenderMetrics;
+  log: Log;
+  metrics: MetricsRecorder;
   /** A log-safe tag for a login_id. */
   tag(loginId: string): string;
   /** Puts opt-in jobs on the queue (a resumed Page's waiting opt-ins). */

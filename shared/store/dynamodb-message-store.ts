@@ -15,7 +15,7 @@ import {
   iso,
   STATUS,
 } from './dynamo-helpers';
-import { RecordSendError, type Retention, sameSend, takeoverGraceMs } from './dynamodb-optin-store';
+import { RecordSendError, sameSend, takeoverGraceMs } from './dynamodb-optin-store';
 import {
   type MessageClaim,
   type MessageClaimResult,
@@ -25,7 +25,7 @@ import {
   type OutboundMessage,
   TERMINAL_MESSAGE_STATUSES,
 } from './message-store';
-import type { AttemptError, RecordOutcome, SentFacts } from './optin-store';
+import type { AttemptError, RecordOutcome, Retention, SentFacts } from './optin-store';
 import { keys, type PersonId } from './table-definition';
 
 const recipientOf = (message: { to: OutboundMessage['to'] }): PersonId =>

@@ -29,6 +29,7 @@ import {
   type OptinStore,
   type ParkResult,
   type RecordOutcome,
+  type Retention,
   type SentFacts,
   type SettleResult,
   type StaleOptin,
@@ -37,14 +38,6 @@ import {
 } from './optin-store';
 import { rejectedOptinItem } from './rejected-optin-item';
 import { firstMessageTrackingId, keys, optinDayKey, PENDING_KEY } from './table-definition';
-
-/** How long each kind of record stays before TTL may delete it. */
-export interface Retention {
-  optinDays: number;
-  lockDays: number;
-  suppressionDays: number;
-  eventDays: number;
-}
 
 /** Larger payloads are stored as truncated text so an item stays far below DynamoDB's 400 KB. */
 const MAX_STORED_PAYLOAD_CHARS = 64_000;

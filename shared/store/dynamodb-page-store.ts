@@ -4,7 +4,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { GraphUsage } from '../graph/usage';
+import type { GraphUsage } from '../graph/ports';
 import type {
   PageError,
   PageState,

@@ -13,7 +13,7 @@ import { TOMBSTONE_DAYS } from '../login-connect/tombstone';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
 import { batchGetAll } from './batch-get';
 import { DAY_S, epochSeconds, isConditionFailed, iso } from './dynamo-helpers';
-import type { Retention } from './dynamodb-optin-store';
+import type { Retention } from './optin-store';
 import type {
   DeletionRecord,
   Erasure,

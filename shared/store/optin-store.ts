@@ -1,6 +1,15 @@
 import type { FailureKind, SendFailure } from '../login-connect/send-errors';
 import type { EventJob, RejectedOptinJob } from '../messages';
 
+/** How long each kind of record stays before TTL may delete it (every store
+ * adapter is given it). */
+export interface Retention {
+  optinDays: number;
+  lockDays: number;
+  suppressionDays: number;
+  eventDays: number;
+}
+
 /**
  * Where an opt-in stands. All but the first two are terminal: exactly one of them ends every
  * opt-in. `unknown` (only with the `hold` setting): an attempt's outcome could not be known, and

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../../../shared/graph/send-api';
+import type { SendOutcome } from '../../../shared/graph/ports';
 import { PageHealth, wakePage } from '../../../shared/login-connect/page-health';
 import {
   type PageHealthOptions,

@@ -1,8 +1,5 @@
-import {
-  REQUIRED_PAGE_FIELDS,
-  type SubscribedApp,
-  type SubscribedAppsClient,
-} from '../../../shared/graph/subscribed-apps';
+import type { SubscribedApp, SubscribedAppsClient } from '../../../shared/graph/ports';
+import { REQUIRED_PAGE_FIELDS } from '../../../shared/graph/subscribed-apps';
 import type { PageState, SubscriptionCheck } from '../../../shared/login-connect/page-state';
 import {
   checkSubscription,
