@@ -1,3 +1,4 @@
+import { isObject } from '../json';
 import type { SendFailure } from '../login-connect/send-errors';
 import { redactSecrets } from '../redact';
 import type { GraphConfig, SubscribedAppsClient } from './ports';
@@ -14,9 +15,6 @@ export const REQUIRED_PAGE_FIELDS = [
   'message_deliveries',
   'message_reads',
 ] as const;
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The Page subscription edge. The Page token travels in an `Authorization` header (GET) or the
@@ -53,8 +51,8 @@ export function subscribedAppsClient(
       };
     }
     const json: unknown = await response.json().catch(() => undefined);
-    if (response.ok && isRecord(json)) return { ok: true, json };
-    const error = isRecord(json) && isRecord(json.error) ? json.error : {};
+    if (response.ok && isObject(json)) return { ok: true, json };
+    const error = isObject(json) && isObject(json.error) ? json.error : {};
     const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
     const code = num(error.code);
     const subcode = num(error.error_subcode);
@@ -88,7 +86,7 @@ export function subscribedAppsClient(
       const data = Array.isArray(answer.json.data) ? answer.json.data : [];
       return {
         ok: true,
-        apps: data.filter(isRecord).map((app) => ({
+        apps: data.filter(isObject).map((app) => ({
           ...(typeof app.id === 'string' ? { id: app.id } : {}),
           ...(typeof app.name === 'string' ? { name: app.name.slice(0, 200) } : {}),
           fields: (Array.isArray(app.subscribed_fields) ? app.subscribed_fields : []).filter(

@@ -1,3 +1,4 @@
+import { isObject } from '../json';
 /**
  * Graph's usage headers (reference `messenger-platform.md` 7.4). Calls with a Page token fall
  * under Business Use Case limits, reported in `X-Business-Use-Case-Usage`: JSON keyed by the
@@ -18,16 +19,13 @@ const FIELDS: ReadonlyArray<readonly [string, keyof Omit<UsageEntry, 'type'>]> =
   ['estimated_time_to_regain_access', 'regainAccessMinutes'],
 ];
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function number(value: unknown): number | undefined {
   const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function entryOf(raw: unknown): UsageEntry | undefined {
-  if (!isRecord(raw)) return undefined;
+  if (!isObject(raw)) return undefined;
   const entry: UsageEntry = {};
   if (typeof raw.type === 'string' && raw.type.length <= 64) entry.type = raw.type;
   for (const [from, to] of FIELDS) {
@@ -55,7 +53,7 @@ export function parseUsageHeaders(get: (name: string) => string | null): GraphUs
   const app = entryOf(json(get('x-app-usage')));
   if (app) usage.app = app;
   const buc = json(get('x-business-use-case-usage'));
-  if (isRecord(buc)) {
+  if (isObject(buc)) {
     const business: Record<string, UsageEntry[]> = {};
     for (const [id, list] of Object.entries(buc)) {
       if (!/^\d{1,32}$/.test(id)) continue;

@@ -4,17 +4,16 @@ import type { AppSecrets } from '../secrets';
 import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/message-store';
 import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
+import { afterFailure, type FailureNames, suppressNotReceiving } from './after-failure';
 import type { JobContext, UnknownOutcome } from './deliver';
 import { checkFollowup, type FollowupOptions } from './followup-policy';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
-import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
+import { type RetryPolicy, visibilitySeconds } from './retry';
 import {
   classifySendFailure,
-  outcomeUnknown,
   type PagePauseReason,
-  pageProblem,
   type UnknownOutcomePolicy,
 } from './send-errors';
 import { FIRST_MESSAGE_WINDOW_MS } from './window';
@@ -60,6 +59,18 @@ export type FollowupResult =
       /** Set when the message waits for its paused Page, without an attempt. */
       pagePaused?: PagePauseReason;
     };
+
+/** How a failed attempt ends or delays a follow-up; the Page's own failures never end it. */
+const FAILURE_NAMES: FailureNames<MessageEndStatus> = {
+  noAnswer: 'send_api_no_answer',
+  transient: 'transient_send_error',
+  gaveUp: () => 'gave_up_retrying',
+  end: {
+    window_closed: { status: 'failed', reason: 'send_api_window_closed' },
+    opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
+    permanent: { status: 'failed', reason: 'send_api_rejected' },
+  },
+};
 
 /**
  * Sends one follow-up message, exactly once, after checking the rules again: an opt-out, a Page
@@ -206,80 +217,23 @@ async function attempt(
     outcome,
     nowMs: after,
   });
-  const pageEvent = page ? { page } : {};
-  if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
-    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
-    await deps.messages.finish(claim, { ...end, error: failure }, after);
-    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
-  }
-  const unknown = outcomeUnknown(outcome.failure)
-    ? { unknownOutcome: 'send_api_no_answer' as const }
-    : {};
-  // The Page's own failures (restricted, token invalid, rate limited) are retried, never ended.
-  const problem = pageProblem(outcome.failure);
-  if (kind === 'transient' || problem !== undefined) {
-    const plan = planRetry({
-      attempt: failure.attempt,
-      nowMs: after,
-      windowEndsAtMs: giveUpAtMs,
-      policy: deps.retryPolicy,
-      ...(deps.random ? { random: deps.random } : {}),
-      ...(page?.event === 'paused' ? { notBeforeMs: page.untilMs } : {}),
-    });
-    if (plan.retry) {
-      await deps.messages.markRetry(claim, failure, plan.retryAtMs, after);
-      return {
-        result: 'retry',
-        delaySeconds: plan.delaySeconds,
-        reason: problem ?? 'transient_send_error',
-        failure,
-        ...unknown,
-        ...pageEvent,
-      };
-    }
-    await deps.messages.finish(
-      claim,
-      { status: 'expired', reason: 'gave_up_retrying', error: failure },
-      after,
-    );
-    return {
-      result: 'ended',
-      status: 'expired',
-      reason: 'gave_up_retrying',
-      failure,
-      ...unknown,
-      ...pageEvent,
-    };
-  }
-  if (kind === 'opted_out') {
-    await deps.messages.finish(
-      claim,
-      { status: 'opted_out', reason: 'send_api_not_receiving', error: failure },
-      after,
-    );
-    const person =
-      message.to.loginId !== undefined
-        ? { kind: 'login' as const, id: message.to.loginId }
-        : { kind: 'psid' as const, id: message.to.psid as string };
-    await deps.people.suppress(
-      person,
-      {
-        source: 'send_api',
-        reason: 'send_api_not_receiving',
-        ...(failure.code !== undefined ? { code: failure.code } : {}),
-        ...(failure.subcode !== undefined ? { subcode: failure.subcode } : {}),
-      },
-      after,
-    );
-    return {
-      result: 'ended',
-      status: 'opted_out',
-      reason: 'send_api_not_receiving',
-      failure,
-      ...pageEvent,
-    };
-  }
-  const reason = kind === 'window_closed' ? 'send_api_window_closed' : 'send_api_rejected';
-  await deps.messages.finish(claim, { status: 'failed', reason, error: failure }, after);
-  return { result: 'ended', status: 'failed', reason, failure, ...pageEvent };
+  return afterFailure({
+    failure,
+    page,
+    nowMs: after,
+    giveUpAtMs,
+    deps,
+    names: FAILURE_NAMES,
+    retry: (retryAtMs) => deps.messages.markRetry(claim, failure, retryAtMs, after),
+    finish: async (end, ending) => {
+      await deps.messages.finish(claim, { ...end, error: failure }, after);
+      if (ending !== 'opted_out') return;
+      // Facebook says the person is not receiving: suppress them, and every linked identifier.
+      const person =
+        message.to.loginId !== undefined
+          ? { kind: 'login' as const, id: message.to.loginId }
+          : { kind: 'psid' as const, id: message.to.psid as string };
+      await suppressNotReceiving(deps.people, person, end.reason, failure, after);
+    },
+  });
 }

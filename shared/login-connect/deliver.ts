@@ -9,18 +9,15 @@ import type {
   SettleResult,
   TerminalStatus,
 } from '../store/optin-store';
+import { afterFailure, type FailureNames } from './after-failure';
 import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
-import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
+import { type RetryPolicy, visibilitySeconds } from './retry';
 import {
   classifySendFailure,
-  type FailureKind,
-  outcomeUnknown,
   type PagePauseReason,
-  pageProblem,
-  type SendFailure,
   type UnknownOutcomePolicy,
 } from './send-errors';
 import { TOMBSTONE_DAYS, tombstoneId } from './tombstone';
@@ -102,18 +99,21 @@ export function firstMessageBody(loginId: string, template: FirstMessageTemplate
   };
 }
 
-/** How a failure ends the opt-in; the Page's own failures (restricted, token) never do. */
-const KIND_TO_END: Record<
-  Exclude<FailureKind, 'transient' | 'page_restricted' | 'token_invalid'>,
-  { status: Exclude<TerminalStatus, 'sent'>; reason: string }
-> = {
-  window_closed: { status: 'expired', reason: 'send_api_window_closed' },
-  opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
-  permanent: { status: 'failed', reason: 'send_api_rejected' },
-};
-
 /** Why an opt-in whose window closed while its Page was paused ended. */
 export const WINDOW_CLOSED_PAGE_PAUSED = 'window_closed_while_page_paused';
+
+/** How a failed attempt ends or delays the opt-in; the Page's own failures never end it. */
+const FAILURE_NAMES: FailureNames<Exclude<TerminalStatus, 'sent'>> = {
+  noAnswer: 'send_api_no_answer',
+  transient: 'transient_send_error',
+  gaveUp: (problem) =>
+    problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_while_retrying',
+  end: {
+    window_closed: { status: 'expired', reason: 'send_api_window_closed' },
+    opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
+    permanent: { status: 'failed', reason: 'send_api_rejected' },
+  },
+};
 
 /**
  * Delivers the first message of one Login Connect opt-in, under Facebook's rules: only inside
@@ -312,7 +312,11 @@ async function attempt(
   }
 
   const kind = classifySendFailure(outcome.failure);
-  const failure = await attemptError(deps, claim, outcome.failure, kind);
+  const failure: AttemptError = {
+    ...outcome.failure,
+    kind,
+    attempt: await deps.store.attempts(claim),
+  };
   const page = await deps.pages?.afterAttempt({
     pageId: optin.pageId,
     accessToken,
@@ -320,56 +324,22 @@ async function attempt(
     outcome,
     nowMs: now,
   });
-  const pageEvent = page ? { page } : {};
-  if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
-    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
-    await deps.store.finish(claim, { ...end, error: failure }, now);
-    return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
-  }
-  const unknown = outcomeUnknown(outcome.failure)
-    ? { unknownOutcome: 'send_api_no_answer' as const }
-    : {};
-  // The Page's own failures (restricted, token invalid, rate limited) are retried, never ended:
-  // once the Page's back-off has passed, while the window is open.
-  const problem = pageProblem(outcome.failure);
-  if (kind === 'transient' || problem !== undefined) {
-    const plan = planRetry({
-      attempt: failure.attempt,
-      nowMs: now,
-      windowEndsAtMs: windowEndsAt(optin.optinAtMs),
-      policy: deps.retryPolicy,
-      ...(deps.random ? { random: deps.random } : {}),
-      ...(page?.event === 'paused' ? { notBeforeMs: page.untilMs } : {}),
-    });
-    if (plan.retry) {
-      await deps.store.markRetry(claim, failure, plan.retryAtMs, now);
-      return {
-        result: 'retry',
-        delaySeconds: plan.delaySeconds,
-        reason: problem ?? 'transient_send_error',
-        failure,
-        ...unknown,
-        ...pageEvent,
-      };
-    }
-    const reason =
-      problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_while_retrying';
-    await deps.store.finish(claim, { status: 'expired', reason, error: failure }, now);
-    return { result: 'ended', status: 'expired', reason, failure, ...unknown, ...pageEvent };
-  }
-  // Narrowed: the transient and Page kinds returned above.
-  const end = KIND_TO_END[kind as keyof typeof KIND_TO_END];
-  await deps.store.finish(claim, { ...end, error: failure, suppress: kind === 'opted_out' }, now);
-  return { result: 'ended', ...end, failure, ...pageEvent };
-}
-
-async function attemptError(
-  deps: DeliverDeps,
-  claim: Claim,
-  failure: SendFailure,
-  kind: FailureKind,
-): Promise<AttemptError> {
-  return { ...failure, kind, attempt: await deps.store.attempts(claim) };
+  return afterFailure({
+    failure,
+    page,
+    nowMs: now,
+    giveUpAtMs: windowEndsAt(optin.optinAtMs),
+    deps,
+    names: FAILURE_NAMES,
+    retry: (retryAtMs) => deps.store.markRetry(claim, failure, retryAtMs, now),
+    // Facebook says the person is not receiving: their suppression is written with the end.
+    finish: (end, ending) =>
+      deps.store.finish(
+        claim,
+        { ...end, error: failure, ...(ending ? { suppress: ending === 'opted_out' } : {}) },
+        now,
+      ),
+  });
 }
 
 async function settle(

@@ -1,10 +1,9 @@
+import { isObject, type JsonObject } from '../json';
 import { type EventJob, LoginIdSchema } from '../messages';
 import type { PersonStore } from '../store/person-store';
 import { normalizeTimestamp } from './window';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type Json = JsonObject;
 
 /** What became of a webhook event: acted on, or kept as received for a later version. */
 export type EventOutcome =

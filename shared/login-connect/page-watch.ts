@@ -1,5 +1,6 @@
 import type { SubscribedAppsClient } from '../graph/ports';
 import { REQUIRED_PAGE_FIELDS } from '../graph/subscribed-apps';
+import type { Log, MetricsRecorder } from '../observability';
 import type { AppSecrets } from '../secrets';
 import type { PageStateStore } from '../store/page-store';
 import type { PageState, SubscriptionCheck } from './page-state';
@@ -212,14 +213,8 @@ function watched(
 }
 
 /** The parts of the Powertools logger and metrics the watchdog uses. */
-export interface WatchLog {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-export interface WatchMetrics {
-  count(name: string, value?: number, dimensions?: Record<string, string>): void;
-}
+export type WatchLog = Log;
+export type WatchMetrics = Pick<MetricsRecorder, 'count'>;
 
 /** The counts of a run, as the metrics and the handler's answer give them. */
 export interface WatchSummary {

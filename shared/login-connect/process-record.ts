@@ -13,6 +13,7 @@ import type { MessageStore } from '../store/message-store';
 import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
 import type { PersonId } from '../store/table-definition';
+import { suppressNotReceiving } from './after-failure';
 import {
   type DeliverDeps,
   type DeliverResult,
@@ -108,15 +109,11 @@ export async function processQueueRecord(record: SQSRecord, deps: ProcessDeps): 
   if (result.result !== 'skipped') await reportPage(result.page, context, deps);
   if (result.result === 'ended' && result.status === 'opted_out' && result.failure) {
     // Facebook says the person is not receiving: suppress every identifier linked to them too.
-    const { code, subcode } = result.failure;
-    await deps.people.suppress(
+    await suppressNotReceiving(
+      deps.people,
       { kind: 'login', id: job.value.loginId },
-      {
-        source: 'send_api',
-        reason: result.reason,
-        ...(code !== undefined ? { code } : {}),
-        ...(subcode !== undefined ? { subcode } : {}),
-      },
+      result.reason,
+      result.failure,
       deps.now(),
     );
   }

@@ -42,3 +42,75 @@ export function errorItem(error: AttemptError, nowMs: number) {
     ...(error.networkCode !== undefined ? { networkCode: error.networkCode } : {}),
   };
 }
+
+/** Makes a conditional write: true when it was made, false when its condition did not hold. */
+export async function conditionally(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * The update with which the holder of an attempt's lease ends it: `set` (with `updatedAt = :now`
+ * among them), the attempt's error made `lastError` and appended to `errors` when there is one,
+ * the lease and `remove` removed; only while `owner` still holds the lease.
+ */
+export function releaseLease(update: {
+  tableName: string;
+  key: Record<string, string>;
+  owner: string;
+  nowMs: number;
+  set: readonly string[];
+  values: Record<string, unknown>;
+  error?: AttemptError;
+  remove?: readonly string[];
+}) {
+  const set = [...update.set];
+  const values: Record<string, unknown> = {
+    ...update.values,
+    ':now': iso(update.nowMs),
+    ':owner': update.owner,
+  };
+  if (update.error !== undefined) {
+    const item = errorItem(update.error, update.nowMs);
+    set.push('lastError = :error', 'errors = list_append(if_not_exists(errors, :empty), :errors)');
+    Object.assign(values, { ':error': item, ':errors': [item], ':empty': [] });
+  }
+  const remove = ['leaseOwner', 'leaseUntil', ...(update.remove ?? [])];
+  return {
+    TableName: update.tableName,
+    Key: update.key,
+    UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+    ConditionExpression: 'leaseOwner = :owner',
+    ExpressionAttributeNames: STATUS,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** What a send sets on the record that tracks it (the caller adds where it went). */
+export function sentUpdate(
+  sent: { owner: string; messageId?: string; recipientId?: string },
+  sentAtMs: number,
+  nowMs: number,
+): { set: string[]; values: Record<string, unknown> } {
+  const set = ['#status = :sent', 'sentAt = :sentAt', 'sentBy = :owner', 'updatedAt = :now'];
+  const values: Record<string, unknown> = {
+    ':sent': 'sent',
+    ':sentAt': iso(sentAtMs),
+    ':owner': sent.owner,
+    ':now': iso(nowMs),
+  };
+  if (sent.messageId !== undefined) {
+    set.push('messageId = :messageId');
+    values[':messageId'] = sent.messageId;
+  }
+  if (sent.recipientId !== undefined) {
+    set.push('recipientId = :recipientId');
+    values[':recipientId'] = sent.recipientId;
+  }
+  return { set, values };
+}

@@ -7,15 +7,23 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
+  conditionally,
   DAY_S,
   epochSeconds,
-  errorItem,
   isCancelled,
   isConditionFailed,
   iso,
+  releaseLease,
   STATUS,
+  sentUpdate,
 } from './dynamo-helpers';
-import { RecordSendError, sameSend, takeoverGraceMs } from './dynamodb-optin-store';
+import {
+  cancelledSend,
+  ownClaim,
+  RecordSendError,
+  refusedByHolder,
+  refusedSend,
+} from './dynamodb-optin-store';
 import {
   type MessageClaim,
   type MessageClaimResult,
@@ -156,58 +164,36 @@ export class DynamoDbMessageStore implements MessageStore {
       if (TERMINAL_MESSAGE_STATUSES.has(String(old.status)))
         return { outcome: 'done', status: old.status as MessageStatus };
       // Our own claim took effect and only its answer was lost (the SDK retried it): it is ours.
-      if (
-        old.status === 'sending' &&
-        old.leaseOwner === owner &&
-        typeof old.leaseUntil === 'string'
-      )
+      const ownUntilMs = ownClaim(old, owner);
+      if (ownUntilMs !== undefined)
         return {
           outcome: 'claimed',
-          claim: {
-            id,
-            owner,
-            leaseUntilMs: Date.parse(old.leaseUntil),
-            message: old as OutboundMessage,
-          },
+          claim: { id, owner, leaseUntilMs: ownUntilMs, message: old as OutboundMessage },
           takeover: when.takeover === true,
         };
-      if (old.status === 'sending' && typeof old.leaseOwner === 'string') {
-        // As for opt-ins: an expired lease is given up only after the hand-over grace.
-        const abandonedAtMs = Date.parse(String(old.leaseUntil)) + takeoverGraceMs(leaseMs);
-        if (abandonedAtMs < nowMs) return { outcome: 'abandoned', owner: old.leaseOwner };
-        if (!Number.isNaN(abandonedAtMs)) return { outcome: 'busy', untilMs: abandonedAtMs + 1 };
-      }
-      const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
-      const untilMs = typeof until === 'string' ? Date.parse(until) : nowMs + 1000;
-      return { outcome: 'busy', untilMs };
+      // As for opt-ins: an expired lease is given up only after the hand-over grace.
+      return refusedByHolder(old, nowMs, leaseMs);
     }
   }
 
   async abandon(id: string, owner: string, reason: string, nowMs: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    const update = releaseLease({
+      tableName: this.tableName,
+      key: keys.outbound(id),
+      owner,
+      nowMs,
+      set: ['#status = :unknown', 'reason = :reason', 'updatedAt = :now', 'finishedAt = :now'],
+      values: { ':unknown': 'unknown', ':reason': reason, ':sending': 'sending' },
+      remove: ['nextAttemptAt'],
+    });
+    return conditionally(
+      this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.outbound(id),
-          UpdateExpression:
-            'SET #status = :unknown, reason = :reason, updatedAt = :now, finishedAt = :now ' +
-            'REMOVE leaseOwner, leaseUntil, nextAttemptAt',
-          ConditionExpression: '#status = :sending AND leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':unknown': 'unknown',
-            ':reason': reason,
-            ':now': iso(nowMs),
-            ':sending': 'sending',
-            ':owner': owner,
-          },
+          ...update,
+          ConditionExpression: `#status = :sending AND ${update.ConditionExpression}`,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async markSent(
@@ -245,28 +231,9 @@ export class DynamoDbMessageStore implements MessageStore {
   ): Promise<RecordOutcome | 'lease_lost'> {
     const ref = keys.outbound(sent.id);
     const expiresAt = epochSeconds(nowMs) + this.retention.lockDays * DAY_S;
-    const set = [
-      '#status = :sent',
-      'sentAt = :sentAt',
-      'sentBy = :owner',
-      'updatedAt = :now',
-      'pageId = :pageId',
-    ];
-    const values: Record<string, unknown> = {
-      ':sent': 'sent',
-      ':sentAt': iso(sent.sentAtMs),
-      ':owner': sent.owner,
-      ':now': iso(nowMs),
-      ':pageId': sent.pageId,
-    };
-    if (sent.messageId !== undefined) {
-      set.push('messageId = :mid');
-      values[':mid'] = sent.messageId;
-    }
-    if (sent.recipientId !== undefined) {
-      set.push('recipientId = :rid');
-      values[':rid'] = sent.recipientId;
-    }
+    const { set, values } = sentUpdate(sent, sent.sentAtMs, nowMs);
+    set.push('pageId = :pageId');
+    values[':pageId'] = sent.pageId;
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -317,15 +284,9 @@ export class DynamoDbMessageStore implements MessageStore {
     } catch (error) {
       if (!isCancelled(error)) throw error;
       const [reason] = error.CancellationReasons ?? [];
-      if (reason?.Code === 'ConditionalCheckFailed') {
-        const old = reason.Item ? unmarshall(reason.Item) : undefined;
-        if (old === undefined) return 'gone';
-        if (old.status === 'sent') return sameSend(old, sent) ? 'recorded' : 'already_sent';
-        return 'lease_lost';
-      }
-      throw new RecordSendError(
-        `recording the send was cancelled: ${(error.CancellationReasons ?? []).map((r) => r.Code).join(', ')}`,
-      );
+      if (reason?.Code === 'ConditionalCheckFailed')
+        return refusedSend(reason.Item ? unmarshall(reason.Item) : undefined, sent);
+      throw cancelledSend(error.CancellationReasons);
     }
   }
 
@@ -335,55 +296,23 @@ export class DynamoDbMessageStore implements MessageStore {
     retryAtMs: number,
     nowMs: number,
   ): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.outbound(claim.id),
-          UpdateExpression:
-            'SET #status = :queued, nextAttemptAt = :retryAt, lastError = :error, errors = list_append(if_not_exists(errors, :empty), :errors), ' +
-            'updatedAt = :now REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':queued': 'queued',
-            ':retryAt': iso(retryAtMs),
-            ':error': errorItem(error, nowMs),
-            ':errors': [errorItem(error, nowMs)],
-            ':empty': [],
-            ':now': iso(nowMs),
-            ':owner': claim.owner,
-          },
-        }),
-      );
-    } catch (caught) {
-      if (!isConditionFailed(caught)) throw caught;
-    }
+    await this.releaseLease(claim, nowMs, {
+      set: ['#status = :queued', 'nextAttemptAt = :retryAt', 'updatedAt = :now'],
+      values: { ':queued': 'queued', ':retryAt': iso(retryAtMs) },
+      error,
+    });
   }
 
   async deferClaim(claim: MessageClaim, retryAtMs: number, nowMs: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.outbound(claim.id),
-          UpdateExpression:
-            'SET #status = :queued, nextAttemptAt = :retryAt, attempts = attempts - :one, ' +
-            'updatedAt = :now REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':queued': 'queued',
-            ':retryAt': iso(retryAtMs),
-            ':one': 1,
-            ':now': iso(nowMs),
-            ':owner': claim.owner,
-          },
-        }),
-      );
-    } catch (caught) {
-      if (!isConditionFailed(caught)) throw caught;
-    }
+    await this.releaseLease(claim, nowMs, {
+      set: [
+        '#status = :queued',
+        'nextAttemptAt = :retryAt',
+        'attempts = attempts - :one',
+        'updatedAt = :now',
+      ],
+      values: { ':queued': 'queued', ':retryAt': iso(retryAtMs), ':one': 1 },
+    });
   }
 
   async finish(
@@ -391,35 +320,32 @@ export class DynamoDbMessageStore implements MessageStore {
     end: { status: MessageEndStatus; reason: string; error?: AttemptError },
     nowMs: number,
   ): Promise<void> {
-    const set = ['#status = :status', 'reason = :reason', 'updatedAt = :now', 'finishedAt = :now'];
-    const values: Record<string, unknown> = {
-      ':status': end.status,
-      ':reason': end.reason,
-      ':now': iso(nowMs),
-      ':owner': claim.owner,
-    };
-    if (end.error) {
-      set.push(
-        'lastError = :error',
-        'errors = list_append(if_not_exists(errors, :empty), :errors)',
-      );
-      values[':error'] = errorItem(end.error, nowMs);
-      values[':errors'] = [values[':error']];
-      values[':empty'] = [];
-    }
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.outbound(claim.id),
-          UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt`,
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await this.releaseLease(claim, nowMs, {
+      set: ['#status = :status', 'reason = :reason', 'updatedAt = :now', 'finishedAt = :now'],
+      values: { ':status': end.status, ':reason': end.reason },
+      ...(end.error ? { error: end.error } : {}),
+      remove: ['nextAttemptAt'],
+    });
+  }
+
+  /** The holder's update that ends its lease; a lease lost meanwhile leaves the record as it is. */
+  private async releaseLease(
+    claim: MessageClaim,
+    nowMs: number,
+    update: Pick<Parameters<typeof releaseLease>[0], 'set' | 'values' | 'error' | 'remove'>,
+  ): Promise<void> {
+    await conditionally(
+      this.client.send(
+        new UpdateCommand(
+          releaseLease({
+            tableName: this.tableName,
+            key: keys.outbound(claim.id),
+            owner: claim.owner,
+            nowMs,
+            ...update,
+          }),
+        ),
+      ),
+    );
   }
 }

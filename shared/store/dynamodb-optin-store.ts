@@ -7,18 +7,21 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { windowEndsAt } from '../login-connect/window';
 import type { EventJob, RejectedOptinJob } from '../messages';
 import {
+  conditionally,
   DAY_S,
   epochSeconds,
-  errorItem,
   isCancelled,
   isConditionFailed,
   iso,
+  releaseLease,
   STATUS,
+  sentUpdate,
 } from './dynamo-helpers';
 import {
   type AttemptError,
@@ -67,6 +70,58 @@ export class RecordSendError extends Error {
 export function sameSend(old: Record<string, unknown>, sent: SentFacts): boolean {
   if (sent.messageId !== undefined) return old.messageId === sent.messageId;
   return old.sentBy === sent.owner;
+}
+
+/**
+ * Why a claim found the record taken (not ended, not ours): an expired lease is given up only
+ * after a grace, in which a send its holder could not record reaches the record through the queue
+ * (see `recordOrHandOver`); otherwise the record is busy until its lease or next attempt is due.
+ */
+export function refusedByHolder(
+  old: Record<string, unknown>,
+  nowMs: number,
+  leaseMs: number,
+): { outcome: 'abandoned'; owner: string } | { outcome: 'busy'; untilMs: number } {
+  if (old.status === 'sending' && typeof old.leaseOwner === 'string') {
+    const abandonedAtMs = Date.parse(String(old.leaseUntil)) + takeoverGraceMs(leaseMs);
+    if (abandonedAtMs < nowMs) return { outcome: 'abandoned', owner: old.leaseOwner };
+    if (!Number.isNaN(abandonedAtMs)) return { outcome: 'busy', untilMs: abandonedAtMs + 1 };
+  }
+  const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
+  const untilMs = typeof until === 'string' ? Date.parse(until) : Number.NaN;
+  return { outcome: 'busy', untilMs: Number.isNaN(untilMs) ? nowMs + 1000 : untilMs };
+}
+
+/** Whether the record a claim found is still ours: our claim took effect, only its answer was lost. */
+export function ownClaim(
+  old: Record<string, unknown> | undefined,
+  owner: string,
+): number | undefined {
+  return old?.status === 'sending' && old.leaseOwner === owner && typeof old.leaseUntil === 'string'
+    ? Date.parse(old.leaseUntil)
+    : undefined;
+}
+
+/**
+ * What a refused write of a send means, from the item its condition found: none, `gone`; a
+ * `sent` one, this very send (an earlier try whose answer was lost) or another; anything else,
+ * the lease was lost.
+ */
+export function refusedSend(
+  old: Record<string, unknown> | undefined,
+  sent: SentFacts,
+  sameRecord: (old: Record<string, unknown>) => boolean = () => true,
+): RecordOutcome | 'lease_lost' {
+  if (old === undefined || !sameRecord(old)) return 'gone';
+  if (old.status === 'sent') return sameSend(old, sent) ? 'recorded' : 'already_sent';
+  return 'lease_lost';
+}
+
+/** The error for a cancelled write of a send that no condition explains (conflict, throttling). */
+export function cancelledSend(reasons: readonly CancellationReason[] | undefined): RecordSendError {
+  return new RecordSendError(
+    `recording the send was cancelled: ${(reasons ?? []).map((r) => r.Code).join(', ')}`,
+  );
 }
 
 /** The old item a failed condition returned, or undefined. */
@@ -239,6 +294,46 @@ export class DynamoDbOptinStore implements OptinStore {
     }
   }
 
+  /**
+   * Writes `update` to the opt-in; when the person can be checked for a deletion, in one
+   * transaction with that check. `refused` carries the item the update's condition found (none:
+   * undefined); `cancelled`, a transaction no condition explains (a conflict, throttling).
+   */
+  private async writeUnlessDeleted(
+    optin: OptinRef,
+    update: UpdateCommandInput & { UpdateExpression: string },
+  ): Promise<
+    | { outcome: 'written' }
+    | { outcome: 'deleted' }
+    | { outcome: 'refused'; old: Record<string, unknown> | undefined }
+    | {
+        outcome: 'cancelled';
+        error: Error & { CancellationReasons?: CancellationReason[] };
+      }
+  > {
+    try {
+      if (optin.tombstone === undefined) await this.client.send(new UpdateCommand(update));
+      else
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Update: update }, ...this.notDeleted(optin)],
+          }),
+        );
+      return { outcome: 'written' };
+    } catch (error) {
+      if (isConditionFailed(error))
+        return {
+          outcome: 'refused',
+          old: error.Item ? unmarshall(error.Item as never) : undefined,
+        };
+      if (!isCancelled(error)) throw error;
+      const [optinReason, tombstoneReason] = error.CancellationReasons ?? [];
+      if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
+      if (optinReason?.Code !== 'ConditionalCheckFailed') return { outcome: 'cancelled', error };
+      return { outcome: 'refused', old: failedItem(optinReason) };
+    }
+  }
+
   /** The check that the person was not deleted after this opt-in was made (when it can be told). */
   private notDeleted(optin: OptinRef) {
     if (optin.tombstone === undefined) return [];
@@ -255,30 +350,28 @@ export class DynamoDbOptinStore implements OptinStore {
   }
 
   async abandon(loginId: string, owner: string, reason: string, nowMs: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    const update = releaseLease({
+      tableName: this.tableName,
+      key: keys.optin(loginId),
+      owner,
+      nowMs,
+      set: [
+        '#status = :unknown',
+        'statusReason = :reason',
+        'updatedAt = :now',
+        'finishedAt = :now',
+      ],
+      values: { ':unknown': 'unknown', ':reason': reason, ':sending': 'sending' },
+      remove: ['nextAttemptAt', 'sweepPk', 'sweepAt'],
+    });
+    return conditionally(
+      this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.optin(loginId),
-          UpdateExpression:
-            'SET #status = :unknown, statusReason = :reason, updatedAt = :now, finishedAt = :now ' +
-            'REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt',
-          ConditionExpression: '#status = :sending AND leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':unknown': 'unknown',
-            ':reason': reason,
-            ':now': iso(nowMs),
-            ':sending': 'sending',
-            ':owner': owner,
-          },
+          ...update,
+          ConditionExpression: `#status = :sending AND ${update.ConditionExpression}`,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Transactions return nothing on success, so the count is read back, strongly consistent. */
@@ -323,8 +416,8 @@ export class DynamoDbOptinStore implements OptinStore {
       return { outcome: 'done', status: old.status as TerminalStatus };
     }
     // Our own claim took effect and only its answer was lost (the SDK retried it): it is ours.
-    if (old?.status === 'sending' && old.leaseOwner === owner && typeof old.leaseUntil === 'string')
-      return this.claimed(optin, owner, Date.parse(old.leaseUntil), false);
+    const ownUntilMs = ownClaim(old, owner);
+    if (ownUntilMs !== undefined) return this.claimed(optin, owner, ownUntilMs, false);
     if (suppressionReason?.Code === 'ConditionalCheckFailed') {
       const item = failedItem(suppressionReason);
       return { outcome: 'suppressed', reason: String(item?.reason ?? 'suppressed') };
@@ -339,16 +432,7 @@ export class DynamoDbOptinStore implements OptinStore {
         return { outcome: 'conflict', storedPageId: String(old.pageId) };
       if (typeof old.windowEndsAt === 'string' && old.windowEndsAt <= now)
         return { outcome: 'expired' };
-      if (old.status === 'sending' && typeof old.leaseOwner === 'string') {
-        // An expired lease is given up only after a grace, in which a send its holder could not
-        // record reaches the record through the queue (see `recordOrHandOver`).
-        const abandonedAtMs = Date.parse(String(old.leaseUntil)) + takeoverGraceMs(leaseMs);
-        if (abandonedAtMs < nowMs) return { outcome: 'abandoned', owner: old.leaseOwner };
-        if (!Number.isNaN(abandonedAtMs)) return { outcome: 'busy', untilMs: abandonedAtMs + 1 };
-      }
-      const until = old.status === 'sending' ? old.leaseUntil : old.nextAttemptAt;
-      const untilMs = typeof until === 'string' ? Date.parse(until) : Number.NaN;
-      return { outcome: 'busy', untilMs: Number.isNaN(untilMs) ? nowMs + 1000 : untilMs };
+      return refusedByHolder(old, nowMs, leaseMs);
     }
     throw new Error(
       `Claim refused for an unknown reason: ${JSON.stringify(reasons.map((r) => r.Code))}`,
@@ -392,28 +476,9 @@ export class DynamoDbOptinStore implements OptinStore {
     optinAtMs?: number,
   ): Promise<RecordOutcome | 'lease_lost'> {
     const sentAt = iso(sentAtMs);
-    const set = [
-      '#status = :sent',
-      'sentAt = :sentAt',
-      'sentBy = :owner',
-      'lockedPageId = :pageId',
-      'updatedAt = :now',
-    ];
-    const values: Record<string, unknown> = {
-      ':sent': 'sent',
-      ':sentAt': sentAt,
-      ':owner': sent.owner,
-      ':pageId': sent.pageId,
-      ':now': iso(nowMs),
-    };
-    if (sent.messageId !== undefined) {
-      set.push('messageId = :messageId');
-      values[':messageId'] = sent.messageId;
-    }
-    if (sent.recipientId !== undefined) {
-      set.push('recipientId = :recipientId');
-      values[':recipientId'] = sent.recipientId;
-    }
+    const { set, values } = sentUpdate(sent, sentAtMs, nowMs);
+    set.push('lockedPageId = :pageId');
+    values[':pageId'] = sent.pageId;
     if (!withLock) set.push('lockConflict = :true');
     if (!withLock) values[':true'] = true;
     // Only over the very opt-in that was sent, never over a newer one.
@@ -484,12 +549,12 @@ export class DynamoDbOptinStore implements OptinStore {
       if (!isCancelled(error)) throw error;
       const [optinReason, lockReason] = error.CancellationReasons ?? [];
       if (optinReason?.Code === 'ConditionalCheckFailed') {
-        const old = failedItem(optinReason);
-        if (old === undefined) return 'gone';
         // A newer opt-in (a new consent since a deletion) is not this send's record.
-        if (optinAtMs !== undefined && old.optinAt !== iso(optinAtMs)) return 'gone';
-        if (old.status === 'sent') return sameSend(old, sent) ? 'recorded' : 'already_sent';
-        return 'lease_lost';
+        return refusedSend(
+          failedItem(optinReason),
+          sent,
+          (old) => optinAtMs === undefined || old.optinAt === iso(optinAtMs),
+        );
       }
       if (
         withLock &&
@@ -499,9 +564,7 @@ export class DynamoDbOptinStore implements OptinStore {
         // Another Page holds the lock: the send still happened; record it, keep their lock.
         return this.recordSent(sent, sentAtMs, nowMs, asHolder, false, optinAtMs);
       }
-      throw new RecordSendError(
-        `recording the send was cancelled: ${(error.CancellationReasons ?? []).map((r) => r.Code).join(', ')}`,
-      );
+      throw cancelledSend(error.CancellationReasons);
     }
   }
 
@@ -511,32 +574,26 @@ export class DynamoDbOptinStore implements OptinStore {
     retryAtMs: number,
     nowMs: number,
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.optin(claim.loginId),
-          UpdateExpression:
-            'SET #status = :pending, nextAttemptAt = :retryAt, lastError = :error, ' +
-            'errors = list_append(if_not_exists(errors, :empty), :errors), updatedAt = :now, sweepAt = :retryAt REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':pending': 'pending',
-            ':retryAt': iso(retryAtMs),
-            ':error': errorItem(error, nowMs),
-            ':errors': [errorItem(error, nowMs)],
-            ':empty': [],
-            ':now': iso(nowMs),
-            ':owner': claim.owner,
-          },
-        }),
-      );
-      return true;
-    } catch (caught) {
-      if (isConditionFailed(caught)) return false;
-      throw caught;
-    }
+    return conditionally(
+      this.client.send(
+        new UpdateCommand(
+          releaseLease({
+            tableName: this.tableName,
+            key: keys.optin(claim.loginId),
+            owner: claim.owner,
+            nowMs,
+            set: [
+              '#status = :pending',
+              'nextAttemptAt = :retryAt',
+              'updatedAt = :now',
+              'sweepAt = :retryAt',
+            ],
+            values: { ':pending': 'pending', ':retryAt': iso(retryAtMs) },
+            error,
+          }),
+        ),
+      ),
+    );
   }
 
   async finish(
@@ -545,39 +602,25 @@ export class DynamoDbOptinStore implements OptinStore {
     nowMs: number,
   ): Promise<boolean> {
     const now = iso(nowMs);
-    const set = [
-      '#status = :status',
-      'statusReason = :reason',
-      'updatedAt = :now',
-      'finishedAt = :now',
-    ];
-    const values: Record<string, unknown> = {
-      ':status': end.status,
-      ':reason': end.reason,
-      ':now': now,
-      ':owner': claim.owner,
-    };
-    if (end.error !== undefined) {
-      set.push(
-        'lastError = :error',
-        'errors = list_append(if_not_exists(errors, :empty), :errors)',
-      );
-      values[':error'] = errorItem(end.error, nowMs);
-      values[':errors'] = [values[':error']];
-      values[':empty'] = [];
-    }
     const items: NonNullable<
       ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
     > = [
       {
-        Update: {
-          TableName: this.tableName,
-          Key: keys.optin(claim.loginId),
-          UpdateExpression: `SET ${set.join(', ')} REMOVE leaseOwner, leaseUntil, nextAttemptAt, sweepPk, sweepAt`,
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: values,
-        },
+        Update: releaseLease({
+          tableName: this.tableName,
+          key: keys.optin(claim.loginId),
+          owner: claim.owner,
+          nowMs,
+          set: [
+            '#status = :status',
+            'statusReason = :reason',
+            'updatedAt = :now',
+            'finishedAt = :now',
+          ],
+          values: { ':status': end.status, ':reason': end.reason },
+          ...(end.error !== undefined ? { error: end.error } : {}),
+          remove: ['nextAttemptAt', 'sweepPk', 'sweepAt'],
+        }),
       },
     ];
     if (end.suppress) {
@@ -638,28 +681,10 @@ export class DynamoDbOptinStore implements OptinStore {
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
-    let old: Record<string, unknown> | undefined;
-    try {
-      if (optin.tombstone === undefined) await this.client.send(new UpdateCommand(update));
-      else
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [{ Update: update }, ...this.notDeleted(optin)],
-          }),
-        );
-      return { outcome: 'recorded' };
-    } catch (error) {
-      if (isConditionFailed(error)) {
-        old = error.Item ? unmarshall(error.Item as never) : undefined;
-      } else if (isCancelled(error)) {
-        const [optinReason, tombstoneReason] = error.CancellationReasons ?? [];
-        if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
-        if (optinReason?.Code !== 'ConditionalCheckFailed') throw error;
-        old = failedItem(optinReason);
-      } else {
-        throw error;
-      }
-    }
+    const written = await this.writeUnlessDeleted(optin, update);
+    if (written.outcome === 'written') return { outcome: 'recorded' };
+    if (written.outcome === 'cancelled') throw written.error;
+    const old = written.outcome === 'refused' ? written.old : undefined;
     if (old === undefined) return { outcome: 'deleted' };
     if (TERMINAL_STATUSES.has(String(old.status))) {
       return { outcome: 'done', status: old.status as TerminalStatus };
@@ -689,8 +714,8 @@ export class DynamoDbOptinStore implements OptinStore {
   }
 
   async deferSweep(loginId: string, seenSweepAt: string, nextMs: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditionally(
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.optin(loginId),
@@ -698,12 +723,8 @@ export class DynamoDbOptinStore implements OptinStore {
           ConditionExpression: 'sweepAt = :seen',
           ExpressionAttributeValues: { ':next': iso(nextMs), ':seen': seenSweepAt },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async park(
@@ -736,32 +757,15 @@ export class DynamoDbOptinStore implements OptinStore {
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
-    let old: Record<string, unknown> | undefined;
-    try {
-      if (optin.tombstone === undefined) await this.client.send(new UpdateCommand(update));
-      else
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [{ Update: update }, ...this.notDeleted(optin)],
-          }),
-        );
-      return { outcome: 'parked' };
-    } catch (error) {
-      if (isConditionFailed(error)) {
-        old = error.Item ? unmarshall(error.Item as never) : undefined;
-      } else if (isCancelled(error)) {
-        const [optinReason, tombstoneReason] = error.CancellationReasons ?? [];
-        if (tombstoneReason?.Code === 'ConditionalCheckFailed') return { outcome: 'deleted' };
-        if (optinReason?.Code !== 'ConditionalCheckFailed') {
-          if ((error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'))
-            return { outcome: 'busy' };
-          throw error;
-        }
-        old = failedItem(optinReason);
-      } else {
-        throw error;
-      }
+    const written = await this.writeUnlessDeleted(optin, update);
+    if (written.outcome === 'written') return { outcome: 'parked' };
+    if (written.outcome === 'deleted') return { outcome: 'deleted' };
+    if (written.outcome === 'cancelled') {
+      if ((written.error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'))
+        return { outcome: 'busy' };
+      throw written.error;
     }
+    const old = written.old;
     if (old === undefined) return { outcome: 'deleted' };
     if (TERMINAL_STATUSES.has(String(old.status)))
       return { outcome: 'done', status: old.status as TerminalStatus };

@@ -5,6 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { GraphUsage } from '../graph/ports';
+import { nonEmptyString } from '../json';
 import type {
   PageError,
   PageState,
@@ -27,7 +28,7 @@ const ms = (value: unknown) => {
   return Number.isNaN(parsed) ? undefined : parsed;
 };
 const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
-const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+const str = nonEmptyString;
 const reasonOf = (value: unknown) =>
   (PAGE_PAUSE_REASONS as readonly unknown[]).includes(value)
     ? (value as PagePauseReason)

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -12,6 +11,7 @@ import type { Recipient, RecipientState } from '../login-connect/followup-policy
 import { TOMBSTONE_DAYS } from '../login-connect/tombstone';
 import { FIRST_MESSAGE_WINDOW_MS } from '../login-connect/window';
 import { batchGetAll } from './batch-get';
+import { batchWriteAll } from './batch-write';
 import { DAY_S, epochSeconds, isConditionFailed, iso } from './dynamo-helpers';
 import type { Retention } from './optin-store';
 import type {
@@ -27,25 +27,12 @@ import {
   firstMessageTrackingId,
   keys,
   type PersonId,
-  type PersonKind,
+  parsePersonKey,
   personKey,
 } from './table-definition';
 
 /** Links are followed this far at most: a person has a handful of identifiers, not hundreds. */
 const MAX_IDENTIFIERS = 64;
-
-const KIND_OF_PREFIX: Record<string, PersonKind> = {
-  'LOGIN#': 'login',
-  'PSID#': 'psid',
-  'ASID#': 'asid',
-};
-
-function parsePersonKey(value: string): PersonId | undefined {
-  for (const [prefix, kind] of Object.entries(KIND_OF_PREFIX)) {
-    if (value.startsWith(prefix)) return { kind, id: value.slice(prefix.length) };
-  }
-  return undefined;
-}
 
 /** What kind of record an item is, for the deletion's counts (its `type`, else its sort key). */
 function kindOfItem(item: Record<string, unknown>): string {
@@ -377,20 +364,12 @@ export class DynamoDbPersonStore implements PersonStore {
       }
     }
     const all = [...doomed.values()];
-    for (let i = 0; i < all.length; i += 25) {
-      let requests = all
-        .slice(i, i + 25)
-        .map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } }));
-      for (let attempt = 0; requests.length > 0; attempt += 1) {
-        if (attempt > 8) throw new Error('DynamoDB kept refusing deletes');
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length > 0)
-          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      all.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })),
+      'deletes',
+    );
     const deleted: Record<string, number> = {};
     for (const { kind } of all) deleted[kind] = (deleted[kind] ?? 0) + 1;
     return { ids: [...seen.values()], deleted };
@@ -399,22 +378,16 @@ export class DynamoDbPersonStore implements PersonStore {
   async bury(hashes: string[], nowMs: number): Promise<void> {
     const expiresAt = epochSeconds(nowMs) + TOMBSTONE_DAYS * DAY_S;
     const unique = [...new Set(hashes)];
-    for (let i = 0; i < unique.length; i += 25) {
-      let requests = unique.slice(i, i + 25).map((hash) => ({
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      unique.map((hash) => ({
         PutRequest: {
           Item: { ...keys.tombstone(hash), type: 'tombstone', deletedAt: iso(nowMs), expiresAt },
         },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt += 1) {
-        if (attempt > 8) throw new Error('DynamoDB kept refusing tombstones');
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length > 0)
-          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+      })),
+      'tombstones',
+    );
   }
 
   async deletedAt(hashes: string[]): Promise<number | undefined> {

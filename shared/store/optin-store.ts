@@ -15,25 +15,22 @@ export interface Retention {
  * opt-in. `unknown` (only with the `hold` setting): an attempt's outcome could not be known, and
  * nothing is sent again until an operator resolves it.
  */
-export type OptinStatus =
-  | 'pending'
-  | 'sending'
-  | 'sent'
-  | 'expired'
-  | 'opted_out'
-  | 'page_locked'
-  | 'failed'
-  | 'unknown';
-export type TerminalStatus = Exclude<OptinStatus, 'pending' | 'sending'>;
-
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set<TerminalStatus>([
+export const OPTIN_STATUSES = [
+  'pending',
+  'sending',
   'sent',
   'expired',
   'opted_out',
   'page_locked',
   'failed',
   'unknown',
-]);
+] as const;
+export type OptinStatus = (typeof OPTIN_STATUSES)[number];
+export type TerminalStatus = Exclude<OptinStatus, 'pending' | 'sending'>;
+
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set<string>(
+  OPTIN_STATUSES.filter((status) => status !== 'pending' && status !== 'sending'),
+);
 
 /** What the sender knows about an opt-in when it picks up a job. */
 export interface OptinRef {

@@ -38,6 +38,14 @@ const PREFIX: Record<PersonKind, string> = { login: 'LOGIN#', psid: 'PSID#', asi
 /** The partition holding everything about one identifier of a person. */
 export const personKey = (person: PersonId) => `${PREFIX[person.kind]}${person.id}`;
 
+/** The identifier a partition key (`LOGIN#x`, `PSID#y`, `ASID#z`) is about; undefined for others. */
+export function parsePersonKey(key: string): PersonId | undefined {
+  for (const [kind, prefix] of Object.entries(PREFIX) as Array<[PersonKind, string]>) {
+    if (key.startsWith(prefix)) return { kind, id: key.slice(prefix.length) };
+  }
+  return undefined;
+}
+
 /**
  * Item keys. Everything about one identifier of a person sits in its own partition
  * (`LOGIN#<login_id>`, `PSID#<psid>`, `ASID#<asid>`), linked to the others by `LINK#` items.

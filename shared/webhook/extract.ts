@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isObject, type JsonObject } from '../json';
 import { normalizeTimestamp } from '../login-connect/window';
 import {
   type EventJob,
@@ -15,10 +16,7 @@ import {
 import { toWellFormed } from '../text';
 import { boundedPayload, digestJson, excerptJson } from './bounded';
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type Json = JsonObject;
 
 /**
  * Facebook batches at most 1,000 updates into one delivery. Items beyond this many become one
