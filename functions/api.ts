@@ -14,17 +14,20 @@ import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { inFlightSeconds } from '../shared/store/dynamodb-optin-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
+import { captureClient, traced } from '../shared/tracing';
 
 const config = loadApiConfig(process.env);
-const client = documentClient();
-const sqs = sqsClient();
+const client = documentClient(captureClient);
+const sqs = sqsClient(process.env, captureClient);
 
 const deps: ApiDeps = {
   followupOptions: config.followupOptions,
   secrets: secretsSourceFromEnv(process.env),
   people: new DynamoDbPersonStore(client, config.tableName, config.retention),
   messages: new DynamoDbMessageStore(client, config.tableName, config.retention),
-  permissions: permissionsClient(config.graph),
+  permissions: traced('Graph.permissions', permissionsClient(config.graph), (result) => ({
+    graphOk: result.ok,
+  })),
   enqueue: (jobs, options) => enqueueJobs(sqs, config.queueUrl, jobs, options ?? {}),
   inFlightSeconds: inFlightSeconds(config.leaseSeconds),
   now: Date.now,

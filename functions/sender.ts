@@ -6,19 +6,21 @@ import { loadSenderConfig } from '../shared/config';
 import { sendApiClient } from '../shared/graph/send-api';
 import { PageHealth } from '../shared/login-connect/page-health';
 import { type ProcessDeps, processQueueRecord } from '../shared/login-connect/process-record';
+import { classifySendFailure } from '../shared/login-connect/send-errors';
 import { logger, loginIdTag, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
 import { DynamoDbPageStore } from '../shared/store/dynamodb-page-store';
 import { DynamoDbPersonStore } from '../shared/store/dynamodb-person-store';
+import { captureClient, traced } from '../shared/tracing';
 
 // Written out in full on purpose: esbuild replaces exactly this expression with the templates
 // validated at synth time. Locally and in tests it is an ordinary environment variable.
 const config = loadSenderConfig(process.env, process.env.FIRST_MESSAGES_JSON);
-const sqs = sqsClient();
+const sqs = sqsClient(process.env, captureClient);
 
-const doc = documentClient();
+const doc = documentClient(captureClient);
 /** When the current invocation ends (Lambda kills it then): the record's last chance. */
 let invocationEndsAtMs = Number.POSITIVE_INFINITY;
 const deps: ProcessDeps = {
@@ -27,7 +29,12 @@ const deps: ProcessDeps = {
   messages: new DynamoDbMessageStore(doc, config.tableName, config.retention),
   secrets: secretsSourceFromEnv(process.env),
   firstMessages: config.firstMessages,
-  send: sendApiClient(config.graph),
+  // Annotated with the answer's status, never its content.
+  send: traced('Graph.send', sendApiClient(config.graph), (outcome) =>
+    outcome.ok
+      ? { graphOk: true, httpStatus: outcome.httpStatus }
+      : { graphOk: false, failureKind: classifySendFailure(outcome.failure) },
+  ),
   retryPolicy: config.retryPolicy,
   leaseMs: config.leaseMs,
   unknownOutcome: config.unknownOutcome,

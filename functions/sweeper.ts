@@ -5,11 +5,12 @@ import { loadSweeperConfig } from '../shared/config';
 import { type SweepResult, sweep } from '../shared/login-connect/sweep';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { DynamoDbOptinStore } from '../shared/store/dynamodb-optin-store';
+import { captureClient } from '../shared/tracing';
 
 const config = loadSweeperConfig(process.env);
-const sqs = sqsClient();
+const sqs = sqsClient(process.env, captureClient);
 const deps = {
-  store: new DynamoDbOptinStore(documentClient(), config.tableName, config.retention),
+  store: new DynamoDbOptinStore(documentClient(captureClient), config.tableName, config.retention),
   enqueue: (jobs: Parameters<typeof enqueueJobs>[2]) => enqueueJobs(sqs, config.queueUrl, jobs),
   unknownOutcome: config.unknownOutcome,
   now: Date.now,
