@@ -123,7 +123,7 @@ export class FirewalledApi extends Construct implements PipelineApi {
       ]);
     }
 
-    this.webAcl = this.createWebAcl(id, `/${FIREWALLED_STAGE_NAME}${path}`, props.firewall);
+    this.webAcl = this.createWebAcl(id, path, props.firewall);
     new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
       resourceArn: this.stage.stageArn,
       webAclArn: this.webAcl.attrArn,
@@ -187,13 +187,14 @@ export class FirewalledApi extends Construct implements PipelineApi {
       metricName: `${metricPrefix}${name}`,
       sampledRequestsEnabled: true,
     });
-    // What WAF sees is the path as called, stage included. ENDS_WITH rather than EXACTLY keeps
-    // Facebook under the webhook's own limit even if the path reached WAF without the stage.
+    // What WAF sees is the path as called, stage included (`/prod/webhook`). ENDS_WITH rather
+    // than EXACTLY keeps Facebook under the webhook's own limit even if the path reached WAF
+    // without the stage.
     const onWebhookPath: wafv2.CfnWebACL.StatementProperty = {
       byteMatchStatement: {
         fieldToMatch: { uriPath: {} },
         positionalConstraint: 'ENDS_WITH',
-        searchString: webhookPath.slice(webhookPath.lastIndexOf('/')),
+        searchString: webhookPath,
         textTransformations: [{ priority: 0, type: 'NONE' }],
       },
     };
