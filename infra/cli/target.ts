@@ -28,6 +28,11 @@ export interface Target {
   region?: string;
   dynamodbEndpoint?: string;
   sqsEndpoint?: string;
+  /**
+   * The AWS profile (`--profile`): the SDK clients' `profile`, which their default credential
+   * chain and region lookup read instead of AWS_PROFILE.
+   */
+  profile?: string;
   /** Set only for emulators; AWS targets use the SDK's usual credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Where the secret document is: a file (local stack) or Secrets Manager (a stack's output). */
@@ -118,6 +123,7 @@ export function applyOverrides(base: Target, args: TargetArgs): Target {
   if (args.queueUrl) target.queueUrl = args.queueUrl;
   if (args.dlqUrl) target.deadLetterQueueUrl = args.dlqUrl;
   if (args.region) target.region = args.region;
+  if (args.profile) target.profile = args.profile;
   if (args.endpointUrl) {
     target.dynamodbEndpoint = args.endpointUrl;
     target.sqsEndpoint = args.endpointUrl;
@@ -144,6 +150,7 @@ export interface ResolveDeps {
     name: string,
     region: string | undefined,
     endpoint: string | undefined,
+    profile?: string,
   ): Promise<{ outputs: Record<string, string | undefined>; region: string | undefined }>;
 }
 
@@ -163,7 +170,12 @@ export async function resolveTarget(args: TargetArgs, deps: ResolveDeps): Promis
     return applyOverrides(localTarget(readLocalStack(localPath), localPath), args);
   }
   if (args.stack) {
-    const { outputs, region } = await deps.stackOutputs(args.stack, args.region, args.endpointUrl);
+    const { outputs, region } = await deps.stackOutputs(
+      args.stack,
+      args.region,
+      args.endpointUrl,
+      args.profile,
+    );
     return applyOverrides(stackTarget(args.stack, outputs, region), args);
   }
   if (explicit) {
@@ -200,10 +212,14 @@ export function requireQueues(target: Target): { queueUrl: string; deadLetterQue
   };
 }
 
-/** SDK client settings for the target: region, and endpoint and credentials for emulators. */
-function clientConfig(target: Target, endpoint: string | undefined) {
+/**
+ * SDK client settings for the target: region and profile, and endpoint and credentials for
+ * emulators (explicit credentials win over the profile's).
+ */
+export function clientConfig(target: Target, endpoint: string | undefined) {
   return {
     ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(target.credentials ? { credentials: target.credentials } : {}),
   };
@@ -229,10 +245,12 @@ export async function describeStackOutputs(
   name: string,
   region: string | undefined,
   endpoint: string | undefined,
+  profile?: string,
 ): Promise<{ outputs: Record<string, string | undefined>; region: string | undefined }> {
   const client = new CloudFormationClient({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(profile ? { profile } : {}),
   });
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: name }));
@@ -283,7 +301,7 @@ export function explainAwsError(error: unknown, call: AwsCall): Error {
   const detail = error.message.split('\n')[0] ?? '';
   if (name === 'CredentialsProviderError' || /Could not load credentials/.test(error.message))
     return new CliError(
-      'No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`.',
+      'No AWS credentials found: pass --profile or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`.',
     );
   if (/Region is missing/i.test(error.message))
     return new CliError(
