@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -11,8 +11,18 @@ import type { LocalStackInfo } from '../local/stack';
 import type { TargetArgs } from './args';
 import { CliError, UsageError } from './errors';
 
-/** The checkout's root: `npm start` keeps its data folder (and stack.json) under it. */
-const REPO_ROOT = resolve(__dirname, '..', '..');
+/**
+ * The checkout's root, where `npm start` keeps its data folder (and stack.json): the nearest
+ * folder above this file with a package.json, whether this runs as TypeScript (infra/cli/) or as
+ * the bundle (dist/).
+ */
+export function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+const REPO_ROOT = packageRoot(__dirname);
 /** Emulators accept any credentials; the SDK still wants some, and a region. */
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const DEFAULT_LOCAL_REGION = 'us-east-1';
