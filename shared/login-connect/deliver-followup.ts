@@ -8,6 +8,7 @@ import type { JobContext, UnknownOutcome } from './deliver';
 import { checkFollowup, type FollowupOptions } from './followup-policy';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
+import { pagePausedReason, REASON } from './reasons';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
 import {
@@ -77,7 +78,7 @@ export async function deliverFollowup(
   if (claimed.outcome === 'missing') return { result: 'skipped', reason: 'no such message' };
   if (claimed.outcome === 'abandoned') {
     // `hold`: an earlier attempt may have sent; never risk a second message.
-    const reason = 'previous_attempt_outcome_unknown';
+    const reason = REASON.previousAttemptOutcomeUnknown;
     if (await deps.messages.abandon(job.id, claimed.owner, reason, now))
       return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
     return { result: 'retry', delaySeconds: 1, reason: 'busy' };
@@ -121,8 +122,8 @@ async function attempt(
   const secrets = await deps.secrets();
   const accessToken = secrets.pages[decision.pageId]?.accessToken;
   if (accessToken === undefined) {
-    await deps.messages.finish(claim, { status: 'failed', reason: 'page_not_configured' }, now);
-    return { result: 'ended', status: 'failed', reason: 'page_not_configured' };
+    await deps.messages.finish(claim, { status: 'failed', reason: REASON.pageNotConfigured }, now);
+    return { result: 'ended', status: 'failed', reason: REASON.pageNotConfigured };
   }
   // A follow-up is retried for a day at most; the rules are checked again each time.
   const giveUpAtMs = Date.parse(message.createdAt) + FIRST_MESSAGE_WINDOW_MS;
@@ -144,7 +145,7 @@ async function attempt(
     return {
       result: 'retry',
       delaySeconds,
-      reason: `page_paused:${gate.reason}`,
+      reason: pagePausedReason(gate.reason),
       pagePaused: gate.reason,
     };
   }
@@ -208,7 +209,7 @@ async function attempt(
   });
   const pageEvent = page ? { page } : {};
   if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
-    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
+    const end = { status: 'unknown' as const, reason: REASON.sendApiNoAnswer };
     await deps.messages.finish(claim, { ...end, error: failure }, after);
     return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
   }
@@ -239,13 +240,13 @@ async function attempt(
     }
     await deps.messages.finish(
       claim,
-      { status: 'expired', reason: 'gave_up_retrying', error: failure },
+      { status: 'expired', reason: REASON.gaveUpRetrying, error: failure },
       after,
     );
     return {
       result: 'ended',
       status: 'expired',
-      reason: 'gave_up_retrying',
+      reason: REASON.gaveUpRetrying,
       failure,
       ...unknown,
       ...pageEvent,
@@ -254,7 +255,7 @@ async function attempt(
   if (kind === 'opted_out') {
     await deps.messages.finish(
       claim,
-      { status: 'opted_out', reason: 'send_api_not_receiving', error: failure },
+      { status: 'opted_out', reason: REASON.sendApiNotReceiving, error: failure },
       after,
     );
     const person =
@@ -265,7 +266,7 @@ async function attempt(
       person,
       {
         source: 'send_api',
-        reason: 'send_api_not_receiving',
+        reason: REASON.sendApiNotReceiving,
         ...(failure.code !== undefined ? { code: failure.code } : {}),
         ...(failure.subcode !== undefined ? { subcode: failure.subcode } : {}),
       },
@@ -274,12 +275,12 @@ async function attempt(
     return {
       result: 'ended',
       status: 'opted_out',
-      reason: 'send_api_not_receiving',
+      reason: REASON.sendApiNotReceiving,
       failure,
       ...pageEvent,
     };
   }
-  const reason = kind === 'window_closed' ? 'send_api_window_closed' : 'send_api_rejected';
+  const reason = kind === 'window_closed' ? REASON.sendApiWindowClosed : REASON.sendApiRejected;
   await deps.messages.finish(claim, { status: 'failed', reason, error: failure }, after);
   return { result: 'ended', status: 'failed', reason, failure, ...pageEvent };
 }

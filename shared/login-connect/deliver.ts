@@ -12,6 +12,7 @@ import type {
 import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
+import { lockedToPageReason, pagePausedReason, REASON, suppressedReason } from './reasons';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { planRetry, type RetryPolicy, visibilitySeconds } from './retry';
 import {
@@ -107,13 +108,13 @@ const KIND_TO_END: Record<
   Exclude<FailureKind, 'transient' | 'page_restricted' | 'token_invalid'>,
   { status: Exclude<TerminalStatus, 'sent'>; reason: string }
 > = {
-  window_closed: { status: 'expired', reason: 'send_api_window_closed' },
-  opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
-  permanent: { status: 'failed', reason: 'send_api_rejected' },
+  window_closed: { status: 'expired', reason: REASON.sendApiWindowClosed },
+  opted_out: { status: 'opted_out', reason: REASON.sendApiNotReceiving },
+  permanent: { status: 'failed', reason: REASON.sendApiRejected },
 };
 
 /** Why an opt-in whose window closed while its Page was paused ended. */
-export const WINDOW_CLOSED_PAGE_PAUSED = 'window_closed_while_page_paused';
+export const WINDOW_CLOSED_PAGE_PAUSED = REASON.windowClosedWhilePagePaused;
 
 /**
  * Delivers the first message of one Login Connect opt-in, under Facebook's rules: only inside
@@ -146,14 +147,14 @@ export async function deliverFirstMessage(
       optin,
       {
         status: 'expired',
-        reason: paused ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_before_first_attempt',
+        reason: paused ? WINDOW_CLOSED_PAGE_PAUSED : REASON.windowClosedBeforeFirstAttempt,
       },
       startedAt,
     );
   }
   const accessToken = secrets.pages[optin.pageId]?.accessToken;
   if (accessToken === undefined) {
-    return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
+    return settle(deps, optin, { status: 'failed', reason: REASON.pageNotConfigured }, startedAt);
   }
 
   // A paused Page's jobs wait without an attempt; one of them probes once the back-off passed.
@@ -181,24 +182,24 @@ export async function deliverFirstMessage(
         reason: 'busy',
       };
     case 'expired':
-      return settle(deps, optin, { status: 'expired', reason: 'window_closed' }, startedAt);
+      return settle(deps, optin, { status: 'expired', reason: REASON.windowClosed }, startedAt);
     case 'suppressed':
       return settle(
         deps,
         optin,
-        { status: 'opted_out', reason: `suppressed:${claimed.reason}` },
+        { status: 'opted_out', reason: suppressedReason(claimed.reason) },
         startedAt,
       );
     case 'locked':
       return settle(
         deps,
         optin,
-        { status: 'page_locked', reason: `locked_to_page:${claimed.lockedPageId}` },
+        { status: 'page_locked', reason: lockedToPageReason(claimed.lockedPageId) },
         startedAt,
       );
     case 'abandoned': {
       // `hold`: an earlier attempt may have sent; never risk a second message.
-      const reason = 'previous_attempt_outcome_unknown';
+      const reason = REASON.previousAttemptOutcomeUnknown;
       if (await deps.store.abandon(optin.loginId, claimed.owner, reason, startedAt))
         return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
       return { result: 'retry', delaySeconds: 1, reason: 'busy' };
@@ -238,7 +239,7 @@ async function waitForPage(
     const parked = await deps.store.park(
       optin,
       nowMs + delaySeconds * 1000,
-      `page_paused:${gate.reason}`,
+      pagePausedReason(gate.reason),
       nowMs,
     );
     if (parked.outcome === 'done')
@@ -250,7 +251,7 @@ async function waitForPage(
   return {
     result: 'retry',
     delaySeconds,
-    reason: `page_paused:${gate.reason}`,
+    reason: pagePausedReason(gate.reason),
     pagePaused: gate.reason,
   };
 }
@@ -322,7 +323,7 @@ async function attempt(
   });
   const pageEvent = page ? { page } : {};
   if (outcomeUnknown(outcome.failure) && deps.unknownOutcome === 'hold') {
-    const end = { status: 'unknown' as const, reason: 'send_api_no_answer' };
+    const end = { status: 'unknown' as const, reason: REASON.sendApiNoAnswer };
     await deps.store.finish(claim, { ...end, error: failure }, now);
     return { result: 'ended', ...end, failure, unknownOutcome: 'send_api_no_answer', ...pageEvent };
   }
@@ -353,7 +354,7 @@ async function attempt(
       };
     }
     const reason =
-      problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_while_retrying';
+      problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : REASON.windowClosedWhileRetrying;
     await deps.store.finish(claim, { status: 'expired', reason, error: failure }, now);
     return { result: 'ended', status: 'expired', reason, failure, ...unknown, ...pageEvent };
   }
