@@ -1,14 +1,11 @@
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { json } from '../shared/api/respond';
 import { type ApiDeps, handleApiRequest } from '../shared/api/router';
 import { documentClient, sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
 import { loadApiConfig } from '../shared/config';
 import { permissionsClient } from '../shared/graph/permissions';
+import { type ApiGatewayEvent, httpApiEventOf } from '../shared/http';
 import { logger, metrics, metricsRecorder } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { DynamoDbMessageStore } from '../shared/store/dynamodb-message-store';
@@ -34,11 +31,15 @@ const deps: ApiDeps = {
   log: logger,
 };
 
-/** The API: login events, opt-outs, follow-up messages, and Facebook's data deletion callback. */
+/**
+ * The API: login events, opt-outs, follow-up messages, and Facebook's data deletion callback.
+ * Takes the HTTP API's events and, with `apiFirewall`, the REST API's.
+ */
 export const handler = async (
-  event: APIGatewayProxyEventV2,
+  received: ApiGatewayEvent,
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
+  const event = httpApiEventOf(received);
   logger.addContext(context);
   logger.appendKeys({ requestId: event.requestContext?.requestId, route: event.routeKey });
   try {

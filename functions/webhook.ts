@@ -6,7 +6,7 @@ import type {
 import { sqsClient } from '../shared/aws/clients';
 import { enqueueJobs } from '../shared/aws/sqs-queue';
 import { ENV, requireEnv } from '../shared/env';
-import { text } from '../shared/http';
+import { type ApiGatewayEvent, httpApiEventOf, text } from '../shared/http';
 import { metricsRecorder as count, logger, metrics } from '../shared/powertools';
 import { secretsSourceFromEnv } from '../shared/secrets';
 import { verifySubscription } from '../shared/webhook/handshake';
@@ -17,11 +17,15 @@ const secrets = secretsSourceFromEnv(process.env);
 const sqs = sqsClient();
 const queueUrl = requireEnv(process.env, ENV.queueUrl);
 
-/** `GET /webhook`: the verification handshake. `POST /webhook`: signed deliveries, queued. */
+/**
+ * `GET /webhook`: the verification handshake. `POST /webhook`: signed deliveries, queued. Takes
+ * the HTTP API's events and, with `apiFirewall`, the REST API's.
+ */
 export const handler = async (
-  event: APIGatewayProxyEventV2,
+  received: ApiGatewayEvent,
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
+  const event = httpApiEventOf(received);
   logger.addContext(context);
   logger.appendKeys({ requestId: event.requestContext?.requestId });
   try {

@@ -22,11 +22,12 @@ import type { Settings } from '../shared/settings';
 import { STACK_OUTPUTS } from '../shared/stack-outputs';
 import { TABLE_DEFINITION } from '../shared/store/table-definition';
 import { AlarmTopic } from './constructs/alarm-topic';
+import { FirewalledApi } from './constructs/firewalled-api';
 import { LcmFunction } from './constructs/lcm-function';
 import { Monitoring } from './constructs/monitoring';
 import { denyOtherSecretReaders } from './constructs/secret-readers';
 import { SendQueue } from './constructs/send-queue';
-import { WebhookApi } from './constructs/webhook-api';
+import { type PipelineApi, WebhookApi } from './constructs/webhook-api';
 
 /**
  * The only DynamoDB actions the sender needs: no Scan, no BatchWrite. DeleteItem is for RESUME,
@@ -200,12 +201,22 @@ export class PipelineStack extends Stack {
       ]);
     }
 
-    // API: GET answers Facebook's subscription challenge, POST receives the events.
-    const webhookApi = new WebhookApi(this, 'WebhookApi', {
-      handler: this.webhookFn.fn,
-      throttle: settings.webhookThrottle,
-      logRemovalPolicy: removalPolicy,
-    });
+    // API: GET answers Facebook's subscription challenge, POST receives the events. Each route
+    // has a throttle bucket of its own, so the business's routes cannot use up the webhook's.
+    // With apiFirewall, the same routes on a REST API behind AWS WAF (README, Protecting the
+    // API from floods).
+    const webhookApi: PipelineApi = settings.apiFirewall.enabled
+      ? new FirewalledApi(this, 'FirewalledApi', {
+          handler: this.webhookFn.fn,
+          throttle: settings.webhookThrottle,
+          firewall: settings.apiFirewall,
+          logRemovalPolicy: removalPolicy,
+        })
+      : new WebhookApi(this, 'WebhookApi', {
+          handler: this.webhookFn.fn,
+          throttle: settings.webhookThrottle,
+          logRemovalPolicy: removalPolicy,
+        });
 
     webhookApi.addLambdaRoutes('Api', API_ROUTES, this.apiFn.fn, {
       throttle: settings.apiThrottle,
@@ -232,7 +243,7 @@ export class PipelineStack extends Stack {
       senderFn: this.senderFn.fn,
       queue: sendQueue.queue,
       deadLetterQueue: sendQueue.deadLetterQueue,
-      apiStage: webhookApi.stage,
+      apiStage: webhookApi.stageMetrics,
       table,
       thresholds: settings.alarms,
       pageWatchInterval: Duration.minutes(settings.pageWatch.intervalMinutes),

@@ -24,6 +24,7 @@ export const DEFAULT_SETTINGS = {
   secretsMaxAgeSeconds: 300,
   webhookThrottle: { rateLimit: 200, burstLimit: 400 },
   apiThrottle: { rateLimit: 50, burstLimit: 100 },
+  apiFirewall: { enabled: false, webhookPerIpPerMinute: 1200, apiPerIpPerMinute: 300 },
   alarms: { senderErrorRatePercent: 20, webhookServerErrorCount: 1 },
   firstMessagesFile: 'infra/first-messages.json',
   destroyOnRemoval: false,

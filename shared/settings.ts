@@ -89,6 +89,28 @@ export const SettingsSchema = z
         burstLimit: z.int().min(1).default(D.apiThrottle.burstLimit),
       })
       .prefault({}),
+    /**
+     * Optional protection against request floods (README, Protecting the API from floods). On,
+     * the API is a regional REST API behind an AWS WAF web ACL that answers 429 to an IP address
+     * sending more than its limit in a minute; it costs more than the HTTP API used when off.
+     */
+    apiFirewall: z
+      .strictObject({
+        enabled: z.boolean().default(D.apiFirewall.enabled),
+        /** Requests one IP address may send to the webhook route in a minute. */
+        webhookPerIpPerMinute: z
+          .int()
+          .min(10)
+          .max(2_000_000_000)
+          .default(D.apiFirewall.webhookPerIpPerMinute),
+        /** Requests one IP address may send to all other routes together in a minute. */
+        apiPerIpPerMinute: z
+          .int()
+          .min(10)
+          .max(2_000_000_000)
+          .default(D.apiFirewall.apiPerIpPerMinute),
+      })
+      .prefault({}),
     /** Alarm thresholds an operator may tune. Each alarm looks at 5-minute periods. */
     alarms: z
       .strictObject({

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { PersonKind } from '../../shared/store/table-definition';
 import { UsageError } from './errors';
+import { closest, type OptionSpec, parseOptions, wholeNumber } from './options';
 import { DAY_MS, parseSince } from './time';
 
 /** Every status an opt-in record can have (see the README's record layout). */
@@ -25,6 +25,7 @@ const TARGET_USAGE = `Target (default: --local while \`npm start\` runs, else gi
   --local               the stack \`npm start\` runs (<LCM_DATA_DIR or .local>/stack.json)
   --stack <name>        a deployed stack: its TableName, QueueUrl and DeadLetterQueueUrl outputs
                         (credentials and region from AWS_PROFILE, AWS_REGION, … as usual)
+  --profile <name>      the AWS profile (~/.aws/config) for credentials and region, over AWS_PROFILE
   --table <name>        the table, instead of or over the stack's
   --queue-url <url>     the send queue (redrive)
   --dlq-url <url>       the dead-letter queue (redrive)
@@ -99,7 +100,9 @@ Commands:
 
 ${TARGET_USAGE}
 
-Exit codes: 0 ok, 1 error, 2 usage. \`lcm <command> --help\` shows a command's options.`;
+Exit codes: 0 ok, 1 error, 2 usage. \`lcm help <command>\` (or \`lcm <command> --help\`) shows a
+command's options; \`lcm --version\` the version. Progress goes to stderr; stdout carries only the
+answer.`;
 
 /** Where the records and queues are, as given on the command line. */
 export interface TargetArgs {
@@ -110,6 +113,8 @@ export interface TargetArgs {
   dlqUrl?: string;
   endpointUrl?: string;
   region?: string;
+  /** The AWS profile for credentials and region (the SDK clients' `profile`). */
+  profile?: string;
 }
 
 interface Common {
@@ -119,6 +124,7 @@ interface Common {
 
 export type Invocation =
   | { command: 'help'; text: string }
+  | { command: 'version' }
   | (Common & { command: 'inspect'; id: string; kind?: PersonKind })
   | (Common & {
       command: 'list';
@@ -132,8 +138,6 @@ export type Invocation =
   | (Common & { command: 'pages' })
   | (Common & { command: 'optout'; id: string; kind?: PersonKind; reason?: string });
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
 const TARGET_OPTIONS: OptionSpec = {
   local: { type: 'boolean' },
   stack: { type: 'string' },
@@ -142,6 +146,7 @@ const TARGET_OPTIONS: OptionSpec = {
   'dlq-url': { type: 'string' },
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
+  profile: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -170,10 +175,7 @@ const KINDS: Record<string, PersonKind> = {
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMAND_USAGE, name);
 
 function positiveInt(name: string, raw: string, max: number, usage: string): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1 || value > max)
-    throw new UsageError(`${name} takes a whole number from 1 to ${max}, got "${raw}"`, usage);
-  return value;
+  return wholeNumber(name, raw, { min: 1, max }, usage);
 }
 
 function since(raw: string | undefined, nowMs: number, usage: string): number {
@@ -208,28 +210,37 @@ function nonEmpty(name: string, raw: string | undefined, usage: string): string 
  * `UsageError` (exit code 2) with the command's usage when the line is wrong.
  */
 export function parseCommandLine(argv: string[], nowMs: number): Invocation {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help')
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`, USAGE);
+    return { command: 'version' };
+  }
+  if (first === undefined || first === '--help' || first === '-h')
     return { command: 'help', text: USAGE };
-  if (!isCommand(name))
+  if (first === 'help') {
+    // `lcm help <command>` is `lcm <command> --help`.
+    const [topic, ...extra] = rest;
+    if (topic === undefined) return { command: 'help', text: USAGE };
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, USAGE);
+    return parseCommandLine([topic, '--help'], nowMs);
+  }
+  const name = first;
+  if (!isCommand(name)) {
+    if (name.startsWith('-')) throw new UsageError(`give a command first, got "${name}"`, USAGE);
+    const match = closest(name, Object.keys(COMMAND_USAGE));
     throw new UsageError(
-      name.startsWith('-') ? `give a command first, got "${name}"` : `unknown command "${name}"`,
+      `unknown command "${name}"${match ? ` (did you mean ${match}?)` : ''}`,
       USAGE,
     );
-  const usage = COMMAND_USAGE[name];
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: { ...TARGET_OPTIONS, ...COMMAND_OPTIONS[name] },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    // node:util names the bad option in its message (unknown option, missing value).
-    throw new UsageError((error as Error).message, usage);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const usage = COMMAND_USAGE[name];
+  const parsed = parseOptions({
+    argv: rest,
+    options: { ...TARGET_OPTIONS, ...COMMAND_OPTIONS[name] },
+    usage,
+    allowPositionals: true,
+  });
+  const values = parsed.values;
   const str = (key: string) => nonEmpty(`--${key}`, values[key] as string | undefined, usage);
   if (values.help) return { command: 'help', text: `${usage}\n\n${TARGET_USAGE}` };
 
@@ -243,6 +254,7 @@ export function parseCommandLine(argv: string[], nowMs: number): Invocation {
     ...(str('dlq-url') !== undefined ? { dlqUrl: str('dlq-url') } : {}),
     ...(str('endpoint-url') !== undefined ? { endpointUrl: str('endpoint-url') } : {}),
     ...(str('region') !== undefined ? { region: str('region') } : {}),
+    ...(str('profile') !== undefined ? { profile: str('profile') } : {}),
   };
   const common: Common = { target, json: values.json === true };
 

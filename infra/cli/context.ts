@@ -8,7 +8,7 @@ export interface Context {
   nowMs: number;
   doc(): DynamoDBDocumentClient;
   sqs(): SQSClient;
-  /** A line of progress while a command works (stdout, or stderr when stdout carries JSON). */
+  /** Where a long command stands (stderr: one line rewritten on a terminal, else now and then). */
   progress(line: string): void;
 }
 

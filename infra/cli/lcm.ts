@@ -6,6 +6,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import packageJson from '../../package.json';
 import { type Invocation, parseCommandLine } from './args';
 import { inspectPerson } from './commands/inspect';
 import { listOptins } from './commands/list';
@@ -15,6 +16,7 @@ import { redrive } from './commands/redrive';
 import { optinStats } from './commands/stats';
 import type { Context, Outcome } from './context';
 import { CliError, UsageError } from './errors';
+import { progressOn } from './progress';
 import {
   describeStackOutputs,
   documentClient,
@@ -29,6 +31,9 @@ import {
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Whether stderr is a terminal (progress is then one line rewritten in place), and its width. */
+  stderrTTY?: boolean;
+  stderrColumns?: number;
   env: Env;
   now(): number;
   /** Deployed stacks' outputs; CloudFormation unless a test says otherwise. */
@@ -38,11 +43,13 @@ export interface Io {
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrTTY: process.stderr.isTTY === true,
+  stderrColumns: process.stderr.columns,
   env: process.env,
   now: () => Date.now(),
 };
 
-type Command = Exclude<Invocation, { command: 'help' }>;
+type Command = Exclude<Invocation, { command: 'help' } | { command: 'version' }>;
 
 function execute(ctx: Context, invocation: Command, env: Env): Promise<Outcome<unknown>> {
   switch (invocation.command) {
@@ -75,7 +82,19 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     io.stdout(`${invocation.text}\n`);
     return 0;
   }
+  if (invocation.command === 'version') {
+    io.stdout(`lcm ${packageJson.version}\n`);
+    return 0;
+  }
 
+  const progress = progressOn(
+    {
+      write: io.stderr,
+      ...(io.stderrTTY !== undefined ? { isTTY: io.stderrTTY } : {}),
+      ...(io.stderrColumns !== undefined ? { columns: io.stderrColumns } : {}),
+    },
+    io.now,
+  );
   let doc: DynamoDBDocumentClient | undefined;
   let sqs: SQSClient | undefined;
   try {
@@ -105,13 +124,14 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         sqs ??= sqsClient(target);
         return sqs;
       },
-      // With --json, stdout carries one JSON document; progress goes beside it.
-      progress: (line) => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`)),
+      progress: (line) => progress.update(line),
     };
     const outcome = await execute(ctx, invocation, io.env);
+    progress.done();
     io.stdout(json ? `${JSON.stringify(outcome.view, null, 2)}\n` : outcome.render());
     return 0;
   } catch (error) {
+    progress.done();
     if (error instanceof UsageError) {
       io.stderr(`lcm: ${error.message}\n`);
       return 2;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -11,8 +11,18 @@ import type { LocalStackInfo } from '../local/stack';
 import type { TargetArgs } from './args';
 import { CliError, UsageError } from './errors';
 
-/** The checkout's root: `npm start` keeps its data folder (and stack.json) under it. */
-const REPO_ROOT = resolve(__dirname, '..', '..');
+/**
+ * The checkout's root, where `npm start` keeps its data folder (and stack.json): the nearest
+ * folder above this file with a package.json, whether this runs as TypeScript (infra/cli/) or as
+ * the bundle (dist/).
+ */
+export function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+const REPO_ROOT = packageRoot(__dirname);
 /** Emulators accept any credentials; the SDK still wants some, and a region. */
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const DEFAULT_LOCAL_REGION = 'us-east-1';
@@ -28,6 +38,11 @@ export interface Target {
   region?: string;
   dynamodbEndpoint?: string;
   sqsEndpoint?: string;
+  /**
+   * The AWS profile (`--profile`): the SDK clients' `profile`, which their default credential
+   * chain and region lookup read instead of AWS_PROFILE.
+   */
+  profile?: string;
   /** Set only for emulators; AWS targets use the SDK's usual credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Where the secret document is: a file (local stack) or Secrets Manager (a stack's output). */
@@ -118,6 +133,7 @@ export function applyOverrides(base: Target, args: TargetArgs): Target {
   if (args.queueUrl) target.queueUrl = args.queueUrl;
   if (args.dlqUrl) target.deadLetterQueueUrl = args.dlqUrl;
   if (args.region) target.region = args.region;
+  if (args.profile) target.profile = args.profile;
   if (args.endpointUrl) {
     target.dynamodbEndpoint = args.endpointUrl;
     target.sqsEndpoint = args.endpointUrl;
@@ -144,6 +160,7 @@ export interface ResolveDeps {
     name: string,
     region: string | undefined,
     endpoint: string | undefined,
+    profile?: string,
   ): Promise<{ outputs: Record<string, string | undefined>; region: string | undefined }>;
 }
 
@@ -163,7 +180,12 @@ export async function resolveTarget(args: TargetArgs, deps: ResolveDeps): Promis
     return applyOverrides(localTarget(readLocalStack(localPath), localPath), args);
   }
   if (args.stack) {
-    const { outputs, region } = await deps.stackOutputs(args.stack, args.region, args.endpointUrl);
+    const { outputs, region } = await deps.stackOutputs(
+      args.stack,
+      args.region,
+      args.endpointUrl,
+      args.profile,
+    );
     return applyOverrides(stackTarget(args.stack, outputs, region), args);
   }
   if (explicit) {
@@ -200,10 +222,14 @@ export function requireQueues(target: Target): { queueUrl: string; deadLetterQue
   };
 }
 
-/** SDK client settings for the target: region, and endpoint and credentials for emulators. */
-function clientConfig(target: Target, endpoint: string | undefined) {
+/**
+ * SDK client settings for the target: region and profile, and endpoint and credentials for
+ * emulators (explicit credentials win over the profile's).
+ */
+export function clientConfig(target: Target, endpoint: string | undefined) {
   return {
     ...(target.region ? { region: target.region } : {}),
+    ...(target.profile ? { profile: target.profile } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(target.credentials ? { credentials: target.credentials } : {}),
   };
@@ -229,10 +255,12 @@ export async function describeStackOutputs(
   name: string,
   region: string | undefined,
   endpoint: string | undefined,
+  profile?: string,
 ): Promise<{ outputs: Record<string, string | undefined>; region: string | undefined }> {
   const client = new CloudFormationClient({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(profile ? { profile } : {}),
   });
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: name }));
@@ -283,7 +311,7 @@ export function explainAwsError(error: unknown, call: AwsCall): Error {
   const detail = error.message.split('\n')[0] ?? '';
   if (name === 'CredentialsProviderError' || /Could not load credentials/.test(error.message))
     return new CliError(
-      'No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`.',
+      'No AWS credentials found: pass --profile or set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`.',
     );
   if (/Region is missing/i.test(error.message))
     return new CliError(

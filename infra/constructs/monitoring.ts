@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import type { IHttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,6 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Settings } from '../../shared/settings';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './lcm-function';
+import type { ApiStageMetrics } from './webhook-api';
 
 /** Every alarm and graph looks at 5-minute periods. */
 const PERIOD = Duration.minutes(5);
@@ -78,7 +78,7 @@ export interface MonitoringProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   /** The webhook API's stage, for its 5xx and latency metrics. */
-  readonly apiStage: IHttpStage;
+  readonly apiStage: ApiStageMetrics;
   readonly table: dynamodb.ITable;
   readonly thresholds: Settings['alarms'];
   /** How often the Page watchdog runs: its figures are read over that period. */

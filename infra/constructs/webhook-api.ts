@@ -9,6 +9,7 @@ import {
   type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -31,6 +32,40 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   responseLength: '$context.responseLength',
 };
 
+/** The metrics of an API stage the alarms and the dashboard read, whichever kind of API. */
+export interface ApiStageMetrics {
+  metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+}
+
+export interface LambdaRouteOptions {
+  /** How the function authenticates the requests API Gateway lets through, for cdk-nag. */
+  readonly authentication: string;
+  /** The routes' own limits, each route with its own bucket. */
+  readonly throttle?: ThrottleSettings;
+}
+
+/**
+ * What the stack needs of its API: this HTTP API by default, the REST API behind AWS WAF
+ * (`FirewalledApi`) with `apiFirewall`.
+ */
+export interface PipelineApi {
+  /** Full URL of the webhook route, to enter in the Meta app settings. */
+  readonly webhookUrl: string;
+  readonly stageMetrics: ApiStageMetrics;
+  /**
+   * Routes `routeKeys` (`'POST /logins'`, `'GET /messages/{id}'`) to `handler`. With `throttle`,
+   * each route gets its own limits instead of the stage's.
+   */
+  addLambdaRoutes(
+    id: string,
+    routeKeys: readonly string[],
+    handler: lambda.IFunction,
+    options: LambdaRouteOptions,
+  ): void;
+}
+
 export interface WebhookApiProps {
   /** Function answering both the subscription challenge (GET) and the events (POST). */
   readonly handler: lambda.IFunction;
@@ -46,7 +81,7 @@ export interface WebhookApiProps {
  * HTTP API with `GET` and `POST` on the webhook path, served from a throttled default stage that
  * writes an access log.
  */
-export class WebhookApi extends Construct {
+export class WebhookApi extends Construct implements PipelineApi {
   readonly api: HttpApi;
   /** The `$default` stage; its metrics carry the `ApiId` and `Stage` dimensions. */
   readonly stage: HttpStage;
@@ -94,6 +129,10 @@ export class WebhookApi extends Construct {
     this.webhookUrl = `${this.stage.url}${path.slice(1)}`;
   }
 
+  get stageMetrics(): HttpStage {
+    return this.stage;
+  }
+
   /**
    * Routes `routeKeys` (`'POST /logins'`, `'GET /messages/{id}'`) to `handler`. With `throttle`,
    * each route gets its own limits, below the stage's. `authentication` says, for cdk-nag, how
@@ -103,7 +142,7 @@ export class WebhookApi extends Construct {
     id: string,
     routeKeys: readonly string[],
     handler: lambda.IFunction,
-    options: { authentication: string; throttle?: ThrottleSettings },
+    options: LambdaRouteOptions,
   ): void {
     const integration = new HttpLambdaIntegration(`${id}Integration`, handler);
     for (const routeKey of routeKeys) {

@@ -151,6 +151,11 @@ export async function startApiServer(options: {
       }
     });
   });
+  // Idle keep-alive connections outlive the clients' own idle timeouts (undici's is 4 s), as API
+  // Gateway's do: with Node's default 5 s, a busy client could reuse a socket just as the server
+  // closed it, and read that as the webhook failing (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());

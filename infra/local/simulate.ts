@@ -1,6 +1,6 @@
 /**
  * `npm run simulate -- optin [--page <id>] [--login-id <id>] [--count N] [--duplicates K]
- *   [--age-hours H] [--fault server_error|rate_limit|unavailable|window_closed|token_invalid|slow]`
+ *   [--age-hours H] [--fault <kind>] [--timeout-seconds S]` (`--help` for the kinds).
  *
  * Plays Facebook against the running local stack: registers each opt-in with the Graph emulator
  * (as Facebook would know it), posts signed `messaging_optins` webhooks (each `--duplicates` times,
@@ -9,17 +9,134 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TERMINAL_STATUSES } from '../../shared/store/optin-store';
 import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
+import { UsageError } from '../cli/errors';
+import { closest, decimalNumber, parseOptions, wholeNumber } from '../cli/options';
 import { LOCAL_CREDENTIALS } from './dynamodb-local';
+import { FAULT_KINDS } from './graph-emulator';
 import { type LocalStackInfo, REPO_ROOT } from './stack';
 
-const USAGE = `usage: npm run simulate -- optin [--page <id>] [--login-id <id>] [--count N] [--duplicates K]
-                         [--age-hours H] [--fault <kind>] [--timeout-seconds S]`;
+/** Bounds that keep a run finite and meaningful. */
+const MAX_COUNT = 10_000;
+const MAX_DUPLICATES = 100;
+const MAX_AGE_HOURS = 24 * 400;
+const MAX_TIMEOUT_SECONDS = 3_600;
+
+export const USAGE = `usage: npm run simulate -- optin [options]
+
+Plays Facebook against the running local stack (npm start): registers each opt-in with the Graph
+emulator, posts signed messaging_optins webhooks, then waits for every record to end and reports
+what reached the Send API.
+
+  --page <id>             the Page (default: the first in the local secret file)
+  --login-id <id>         this login_id (with --count 1) instead of a random one
+  --count N               opt-ins to post, 1 to ${MAX_COUNT} (default 1)
+  --duplicates K          deliver each webhook K times at once, 1 to ${MAX_DUPLICATES} (default 1)
+  --age-hours H           how old each opt-in is, 0 to ${MAX_AGE_HOURS}; over 24 it is rejected (default 0)
+  --fault <kind>          the Graph emulator answers the first send so: ${FAULT_KINDS.join(', ')}
+  --timeout-seconds S     stop waiting after S seconds, 1 to ${MAX_TIMEOUT_SECONDS} (default 60)
+  -h, --help              this help
+
+Exit codes: 0 ok, 1 error (or a login_id got more than one message), 2 usage.`;
+
+const OPTIONS = {
+  page: { type: 'string' },
+  'login-id': { type: 'string' },
+  count: { type: 'string' },
+  duplicates: { type: 'string' },
+  'age-hours': { type: 'string' },
+  fault: { type: 'string' },
+  'timeout-seconds': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface SimulateArgs {
+  pageId?: string;
+  loginId?: string;
+  count: number;
+  duplicates: number;
+  ageHours: number;
+  fault?: (typeof FAULT_KINDS)[number];
+  timeoutMs: number;
+}
+
+/**
+ * Reads the simulator's command line: what to simulate, or `help`. Throws `UsageError` (exit
+ * code 2) for anything else: no or another command, an unknown option, a number that is not one
+ * or is out of range (so a run never waits forever), an unknown `--fault`.
+ */
+export function parseSimulateArgs(
+  argv: string[],
+): { help: true } | ({ help: false } & SimulateArgs) {
+  const { values, positionals } = parseOptions({
+    argv,
+    options: OPTIONS,
+    usage: USAGE,
+    allowPositionals: true,
+  });
+  if (values.help) return { help: true };
+  const [command, ...extra] = positionals;
+  if (command === undefined) throw new UsageError('give a command: optin', USAGE);
+  if (command !== 'optin')
+    throw new UsageError(
+      `unknown command "${command}"${closest(command, ['optin']) ? ' (did you mean optin?)' : ''}`,
+      USAGE,
+    );
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, USAGE);
+  const text = (name: keyof typeof OPTIONS) => {
+    const value = values[name];
+    if (typeof value === 'string' && value.trim() === '')
+      throw new UsageError(`--${name} must not be empty`, USAGE);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const count = wholeNumber('--count', text('count') ?? '1', { min: 1, max: MAX_COUNT }, USAGE);
+  const duplicates = wholeNumber(
+    '--duplicates',
+    text('duplicates') ?? '1',
+    { min: 1, max: MAX_DUPLICATES },
+    USAGE,
+  );
+  const ageHours = decimalNumber(
+    '--age-hours',
+    text('age-hours') ?? '0',
+    { min: 0, max: MAX_AGE_HOURS },
+    USAGE,
+  );
+  const timeoutSeconds = wholeNumber(
+    '--timeout-seconds',
+    text('timeout-seconds') ?? '60',
+    { min: 1, max: MAX_TIMEOUT_SECONDS },
+    USAGE,
+  );
+  const fault = text('fault');
+  if (fault !== undefined && !(FAULT_KINDS as readonly string[]).includes(fault)) {
+    const match = closest(fault, FAULT_KINDS);
+    throw new UsageError(
+      `--fault is one of ${FAULT_KINDS.join(', ')}, got "${fault}"${match ? ` (did you mean ${match}?)` : ''}`,
+      USAGE,
+    );
+  }
+  const pageId = text('page');
+  if (pageId !== undefined && !/^[0-9]{1,32}$/.test(pageId))
+    throw new UsageError(`--page takes a Page id (digits), got "${pageId}"`, USAGE);
+  const loginId = text('login-id');
+  if (loginId !== undefined && count !== 1)
+    throw new UsageError('--login-id goes with a single opt-in (--count 1)', USAGE);
+  return {
+    help: false,
+    count,
+    duplicates,
+    ageHours,
+    timeoutMs: timeoutSeconds * 1000,
+    ...(pageId !== undefined ? { pageId } : {}),
+    ...(loginId !== undefined ? { loginId } : {}),
+    ...(fault !== undefined ? { fault: fault as (typeof FAULT_KINDS)[number] } : {}),
+  };
+}
 
 interface Outcome {
   loginId: string;
@@ -61,6 +178,8 @@ export async function simulateOptins(
     timeoutMs: number;
   },
 ): Promise<Outcome[]> {
+  if (!Number.isFinite(args.timeoutMs) || args.timeoutMs <= 0)
+    throw new Error(`timeoutMs must be a positive number, got ${args.timeoutMs}`);
   const optinAt = Date.now() - Math.round(args.ageHours * 3_600_000);
   const emulator = info.graphEmulatorUrl;
   if (emulator) {
@@ -195,32 +314,18 @@ function percentile(values: number[], p: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
-  if (command !== 'optin') throw new Error(USAGE);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      page: { type: 'string' },
-      'login-id': { type: 'string' },
-      count: { type: 'string', default: '1' },
-      duplicates: { type: 'string', default: '1' },
-      'age-hours': { type: 'string', default: '0' },
-      fault: { type: 'string' },
-      'timeout-seconds': { type: 'string', default: '60' },
-    },
-  });
+async function main(argv: string[]): Promise<void> {
+  const args = parseSimulateArgs(argv);
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { count, duplicates } = args;
   const info = readStackInfo();
-  const count = Number(values.count);
-  const duplicates = Number(values.duplicates);
-  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(duplicates) || duplicates < 1)
-    throw new Error(USAGE);
-  if (values['login-id'] && count !== 1)
-    throw new Error('--login-id goes with a single opt-in (--count 1)');
-  const pageId = values.page ?? info.pageIds[0] ?? '';
+  const pageId = args.pageId ?? info.pageIds[0] ?? '';
   // Real login_ids are hex HMAC-SHA256 digests; random ones of the same shape.
-  const loginIds = values['login-id']
-    ? [values['login-id']]
+  const loginIds = args.loginId
+    ? [args.loginId]
     : Array.from({ length: count }, () => randomBytes(32).toString('hex'));
 
   console.log(
@@ -231,9 +336,9 @@ async function main(): Promise<void> {
     pageId,
     loginIds,
     duplicates,
-    ageHours: Number(values['age-hours']),
-    ...(values.fault ? { fault: values.fault } : {}),
-    timeoutMs: Number(values['timeout-seconds']) * 1000,
+    ageHours: args.ageHours,
+    ...(args.fault ? { fault: args.fault } : {}),
+    timeoutMs: args.timeoutMs,
   });
 
   const rows = outcomes
@@ -276,12 +381,17 @@ async function main(): Promise<void> {
     console.error(
       'More than one message reached the Send API for one login_id: that breaks the exactly-once rule.',
     );
-    process.exit(2);
+    // 1, an error: 2 is kept for usage errors, as in lcm.
+    process.exit(1);
   }
 }
 
 if (require.main === module) {
-  main().catch((error) => {
+  main(process.argv.slice(2)).catch((error) => {
+    if (error instanceof UsageError) {
+      console.error(`simulate: ${error.message}\n\n${error.usage ?? USAGE}`);
+      process.exit(2);
+    }
     console.error((error as Error).message);
     process.exit(1);
   });

@@ -47,12 +47,21 @@ function rawBody(event: APIGatewayProxyEventV2): string | undefined {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
-/** The URL a person can open to see a deletion's status, on this same API. */
+const DATA_DELETION_PATH = '/facebook/data-deletion';
+
+/**
+ * The URL a person can open to see a deletion's status, on this same API. The part of the path
+ * before the route is kept: the REST API (`apiFirewall`) serves under its stage, `/prod`.
+ */
 function statusUrl(event: APIGatewayProxyEventV2, code: string): string {
   const host = headerValue(event.headers, 'host') ?? event.requestContext.domainName;
   const local = /^(localhost|127\.)/.test(host);
   const proto = headerValue(event.headers, 'x-forwarded-proto') ?? (local ? 'http' : 'https');
-  return `${proto}://${host}/facebook/data-deletion/${code}`;
+  const rawPath = event.rawPath ?? '';
+  const base = rawPath.endsWith(DATA_DELETION_PATH)
+    ? rawPath.slice(0, -DATA_DELETION_PATH.length)
+    : '';
+  return `${proto}://${host}${base}${DATA_DELETION_PATH}/${code}`;
 }
 
 const AUTHENTICATED: Record<ApiRoute, Handler> = {

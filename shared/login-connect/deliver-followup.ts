@@ -9,6 +9,7 @@ import type { JobContext, UnknownOutcome } from './deliver';
 import { checkFollowup, type FollowupOptions } from './followup-policy';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
+import { pagePausedReason, REASON } from './reasons';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { type RetryPolicy, visibilitySeconds } from './retry';
 import {
@@ -62,13 +63,13 @@ export type FollowupResult =
 
 /** How a failed attempt ends or delays a follow-up; the Page's own failures never end it. */
 const FAILURE_NAMES: FailureNames<MessageEndStatus> = {
-  noAnswer: 'send_api_no_answer',
+  noAnswer: REASON.sendApiNoAnswer,
   transient: 'transient_send_error',
-  gaveUp: () => 'gave_up_retrying',
+  gaveUp: () => REASON.gaveUpRetrying,
   end: {
-    window_closed: { status: 'failed', reason: 'send_api_window_closed' },
-    opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
-    permanent: { status: 'failed', reason: 'send_api_rejected' },
+    window_closed: { status: 'failed', reason: REASON.sendApiWindowClosed },
+    opted_out: { status: 'opted_out', reason: REASON.sendApiNotReceiving },
+    permanent: { status: 'failed', reason: REASON.sendApiRejected },
   },
 };
 
@@ -88,7 +89,7 @@ export async function deliverFollowup(
   if (claimed.outcome === 'missing') return { result: 'skipped', reason: 'no such message' };
   if (claimed.outcome === 'abandoned') {
     // `hold`: an earlier attempt may have sent; never risk a second message.
-    const reason = 'previous_attempt_outcome_unknown';
+    const reason = REASON.previousAttemptOutcomeUnknown;
     if (await deps.messages.abandon(job.id, claimed.owner, reason, now))
       return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
     return { result: 'retry', delaySeconds: 1, reason: 'busy' };
@@ -132,8 +133,8 @@ async function attempt(
   const secrets = await deps.secrets();
   const accessToken = secrets.pages[decision.pageId]?.accessToken;
   if (accessToken === undefined) {
-    await deps.messages.finish(claim, { status: 'failed', reason: 'page_not_configured' }, now);
-    return { result: 'ended', status: 'failed', reason: 'page_not_configured' };
+    await deps.messages.finish(claim, { status: 'failed', reason: REASON.pageNotConfigured }, now);
+    return { result: 'ended', status: 'failed', reason: REASON.pageNotConfigured };
   }
   // A follow-up is retried for a day at most; the rules are checked again each time.
   const giveUpAtMs = Date.parse(message.createdAt) + FIRST_MESSAGE_WINDOW_MS;
@@ -155,7 +156,7 @@ async function attempt(
     return {
       result: 'retry',
       delaySeconds,
-      reason: `page_paused:${gate.reason}`,
+      reason: pagePausedReason(gate.reason),
       pagePaused: gate.reason,
     };
   }

@@ -13,6 +13,7 @@ import { afterFailure, type FailureNames } from './after-failure';
 import { type FirstMessages, type FirstMessageTemplate, templateFor } from './first-message';
 import type { PageEvent, PageHealth } from './page-health';
 import { deferSeconds, type PageGate } from './page-state';
+import { lockedToPageReason, pagePausedReason, REASON, suppressedReason } from './reasons';
 import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
 import { type RetryPolicy, visibilitySeconds } from './retry';
 import {
@@ -100,18 +101,18 @@ export function firstMessageBody(loginId: string, template: FirstMessageTemplate
 }
 
 /** Why an opt-in whose window closed while its Page was paused ended. */
-export const WINDOW_CLOSED_PAGE_PAUSED = 'window_closed_while_page_paused';
+export const WINDOW_CLOSED_PAGE_PAUSED = REASON.windowClosedWhilePagePaused;
 
 /** How a failed attempt ends or delays the opt-in; the Page's own failures never end it. */
 const FAILURE_NAMES: FailureNames<Exclude<TerminalStatus, 'sent'>> = {
-  noAnswer: 'send_api_no_answer',
+  noAnswer: REASON.sendApiNoAnswer,
   transient: 'transient_send_error',
   gaveUp: (problem) =>
-    problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_while_retrying',
+    problem !== undefined ? WINDOW_CLOSED_PAGE_PAUSED : REASON.windowClosedWhileRetrying,
   end: {
-    window_closed: { status: 'expired', reason: 'send_api_window_closed' },
-    opted_out: { status: 'opted_out', reason: 'send_api_not_receiving' },
-    permanent: { status: 'failed', reason: 'send_api_rejected' },
+    window_closed: { status: 'expired', reason: REASON.sendApiWindowClosed },
+    opted_out: { status: 'opted_out', reason: REASON.sendApiNotReceiving },
+    permanent: { status: 'failed', reason: REASON.sendApiRejected },
   },
 };
 
@@ -146,14 +147,14 @@ export async function deliverFirstMessage(
       optin,
       {
         status: 'expired',
-        reason: paused ? WINDOW_CLOSED_PAGE_PAUSED : 'window_closed_before_first_attempt',
+        reason: paused ? WINDOW_CLOSED_PAGE_PAUSED : REASON.windowClosedBeforeFirstAttempt,
       },
       startedAt,
     );
   }
   const accessToken = secrets.pages[optin.pageId]?.accessToken;
   if (accessToken === undefined) {
-    return settle(deps, optin, { status: 'failed', reason: 'page_not_configured' }, startedAt);
+    return settle(deps, optin, { status: 'failed', reason: REASON.pageNotConfigured }, startedAt);
   }
 
   // A paused Page's jobs wait without an attempt; one of them probes once the back-off passed.
@@ -181,24 +182,24 @@ export async function deliverFirstMessage(
         reason: 'busy',
       };
     case 'expired':
-      return settle(deps, optin, { status: 'expired', reason: 'window_closed' }, startedAt);
+      return settle(deps, optin, { status: 'expired', reason: REASON.windowClosed }, startedAt);
     case 'suppressed':
       return settle(
         deps,
         optin,
-        { status: 'opted_out', reason: `suppressed:${claimed.reason}` },
+        { status: 'opted_out', reason: suppressedReason(claimed.reason) },
         startedAt,
       );
     case 'locked':
       return settle(
         deps,
         optin,
-        { status: 'page_locked', reason: `locked_to_page:${claimed.lockedPageId}` },
+        { status: 'page_locked', reason: lockedToPageReason(claimed.lockedPageId) },
         startedAt,
       );
     case 'abandoned': {
       // `hold`: an earlier attempt may have sent; never risk a second message.
-      const reason = 'previous_attempt_outcome_unknown';
+      const reason = REASON.previousAttemptOutcomeUnknown;
       if (await deps.store.abandon(optin.loginId, claimed.owner, reason, startedAt))
         return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
       return { result: 'retry', delaySeconds: 1, reason: 'busy' };
@@ -238,7 +239,7 @@ async function waitForPage(
     const parked = await deps.store.park(
       optin,
       nowMs + delaySeconds * 1000,
-      `page_paused:${gate.reason}`,
+      pagePausedReason(gate.reason),
       nowMs,
     );
     if (parked.outcome === 'done')
@@ -250,7 +251,7 @@ async function waitForPage(
   return {
     result: 'retry',
     delaySeconds,
-    reason: `page_paused:${gate.reason}`,
+    reason: pagePausedReason(gate.reason),
     pagePaused: gate.reason,
   };
 }

@@ -90,7 +90,8 @@ export function tokenHash(accessToken: string): string {
 /**
  * Whether a job may go through the Page now. Pure. A paused Page lets one probe through once its
  * back-off has passed (at once for `token_invalid` when the token in the secret changed), while no
- * other probe holds the right; everything else waits.
+ * other probe holds the right; everything else waits (while a probe runs, `PROBE_RECHECK_MS` at
+ * most, to learn its outcome soon).
  */
 export function decideGate(
   state: PageState | undefined,
@@ -102,7 +103,11 @@ export function decideGate(
   const reason = state?.pausedReason;
   if (state === undefined || reason === undefined) return { kind: 'open' };
   if (state.probeUntil !== undefined && state.probeUntil > now.nowMs)
-    return { kind: 'paused', reason, untilMs: state.probeUntil };
+    return {
+      kind: 'paused',
+      reason,
+      untilMs: Math.min(state.probeUntil, now.nowMs + PROBE_RECHECK_MS),
+    };
   const tokenReplaced =
     reason === 'token_invalid' &&
     state.tokenHash !== undefined &&
@@ -111,6 +116,14 @@ export function decideGate(
   if (tokenReplaced || until <= now.nowMs) return { kind: 'probe', reason };
   return { kind: 'paused', reason, untilMs: until };
 }
+
+/**
+ * How long a job waits while another job probes the Page. The probe's right lasts a whole send
+ * lease, in case its sender dies, but its one Send API call usually answers within a second:
+ * waiting out the lease would hold every job of the Page back for half a minute after each probe.
+ * Looking again this soon costs one receive per waiting job, which `deferSeconds`'s floor bounds.
+ */
+export const PROBE_RECHECK_MS = 5_000;
 
 /** Doubling back-off: the base for the first pause, at most the max. */
 export function backoffMs(pauseCount: number, options: PageHealthOptions): number {

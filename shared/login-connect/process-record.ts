@@ -23,6 +23,7 @@ import {
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent, priorLoginId } from './handle-event';
 import { type PageEvent, wakePage } from './page-health';
+import { REASON } from './reasons';
 import { recordRejectedOptin } from './record-rejected-optin';
 import { type RecordResult, SendNotRecordedError } from './record-send';
 import { isRateLimit } from './send-errors';
@@ -459,7 +460,7 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
           reason: result.reason,
           error,
         });
-      } else if (result.reason === 'page_not_configured') {
+      } else if (result.reason === REASON.pageNotConfigured) {
         deps.log.error('no access token for this Page in the secret: the opt-in failed', {
           ...context,
           status: result.status,

@@ -1,5 +1,6 @@
 import type { OptinJob } from '../messages';
 import type { OptinStore } from '../store/optin-store';
+import { REASON } from './reasons';
 import type { UnknownOutcomePolicy } from './send-errors';
 
 export interface SweepDeps {
@@ -47,8 +48,8 @@ export async function sweep(deps: SweepDeps, options: SweepOptions): Promise<Swe
       const diedMidAttempt = optin.status === 'sending';
       const end =
         diedMidAttempt && deps.unknownOutcome === 'hold'
-          ? { status: 'unknown' as const, reason: 'previous_attempt_outcome_unknown' }
-          : { status: 'expired' as const, reason: 'window_closed_unattended' };
+          ? { status: 'unknown' as const, reason: REASON.previousAttemptOutcomeUnknown }
+          : { status: 'expired' as const, reason: REASON.windowClosedUnattended };
       const settled = await deps.store.settle(optin, end, now);
       if (settled.outcome !== 'recorded') continue;
       if (diedMidAttempt) result.unknown += 1;

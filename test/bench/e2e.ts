@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { RecordedRequest } from '../../infra/local/graph-emulator';
 import { type LocalStack, optionsFromEnv, startLocalStack } from '../../infra/local/stack';
+import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
 import { RetryPlans, retryTiming } from '../helpers/retry-timing';
@@ -185,8 +186,11 @@ async function flakyScenario(): Promise<void> {
     freePort(),
   ]);
   // Its own Graph emulator: the scenario sets it flaky.
+  // Time runs 30 times faster than in the defaults, for the opt-in's own retries (30 s → 1 s)
+  // and for a rate-limited Page's back-off alike (60 s → 2 s): a 613 pauses the whole Page.
   const { graphApiUrl: _ignored, ...fromEnv } = optionsFromEnv({
     SEND_RETRY_BASE_SECONDS: '1',
+    PAGE_BACKOFF_BASE_SECONDS: '2',
     ...LAUNCH_ENV,
   });
   const options = {
@@ -283,6 +287,20 @@ async function flakyScenario(): Promise<void> {
       if (id && sends.has(id)) sends.set(id, (sends.get(id) ?? 0) + 1);
     }
     const requests = (await control(stack, 'requests')) as RecordedRequest[];
+    // Evidence for any opt-in sent more than once: its Send API calls and its record. Under
+    // `SEND_UNKNOWN_OUTCOME=retry` a second send may only follow an attempt whose outcome was
+    // unknown (no answer in time, or a sender that stopped between Graph's answer and the record).
+    const twice = [...sends].filter(([, n]) => n > 1).map(([id]) => id);
+    for (const id of twice) {
+      const calls = requests
+        .filter((r) => r.recipient?.login_id === id)
+        .map((r) => `${r.at} ${r.status} ${r.outcome}${r.flaky ? ' (flaky)' : ''}`);
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: stack.info.tableName, Key: keys.optin(id) }),
+      );
+      console.log(`\nsent more than once: ${id.slice(0, 12)}…\n  calls: ${calls.join('; ')}`);
+      console.log(`  record: ${JSON.stringify(Item)}`);
+    }
     const timing = retryTiming(requests, plans, wanted);
     const mine = requests.filter((r) => wanted.has(String(r.recipient?.login_id)));
     const faults = mine.filter((r) => r.flaky);
@@ -301,7 +319,7 @@ async function flakyScenario(): Promise<void> {
       `\nFlaky Graph: ${FLAKY_N} opt-ins posted at once, ${Math.round(FLAKY_RATE * 100)} % of Send API calls fail (seed ${seed})`,
     );
     console.log(
-      `  sender: batch ${options.senderBatchSize}, concurrency ${options.senderConcurrency}, timeout ${options.senderTimeoutSeconds} s; Graph timeout ${options.graphTimeoutSeconds} s; retry base ${options.sendRetryBaseSeconds} s`,
+      `  sender: batch ${options.senderBatchSize}, concurrency ${options.senderConcurrency}, timeout ${options.senderTimeoutSeconds} s; Graph timeout ${options.graphTimeoutSeconds} s; retry base ${options.sendRetryBaseSeconds} s; Page back-off base ${options.pageBackoffBaseSeconds} s`,
     );
     console.log(
       `  drained: ${firstSendAt.size} of ${FLAKY_N} sent, the last ${latencies.length ? s(Math.max(...latencies)) : '-'} after the first post`,

@@ -108,6 +108,7 @@ export async function listOptins(
         ...(args.pageId ? { pageId: args.pageId } : {}),
       })) {
         found.push(...page);
+        ctx.progress(`read ${found.length} opt-in${found.length === 1 ? '' : 's'}`);
         if (found.length > args.limit) break;
       }
       return found;

@@ -1,4 +1,6 @@
 import type { PageState } from '../../../shared/login-connect/page-state';
+import { PAGE_PAUSE_ADVICE } from '../../../shared/login-connect/reasons';
+import type { PagePauseReason } from '../../../shared/login-connect/send-errors';
 import { DynamoDbPageStore } from '../../../shared/store/dynamodb-page-store';
 import { PAGES_KEY } from '../../../shared/store/table-definition';
 import type { Context, Outcome } from '../context';
@@ -186,7 +188,7 @@ export function renderPages(view: PagesView, nowMs: number): string {
       '',
       `Page ${page.pageId} is paused (${page.pausedReason}, pause ${page.pauseCount ?? 1} in a row): its opt-ins wait, pending, while their windows are open.`,
       ...(error ? [`  last error  ${code}${error.message}`] : []),
-      `  do          ${ADVICE[page.pausedReason ?? ''] ?? 'wait for the next probe'}`,
+      `  do          ${PAGE_PAUSE_ADVICE[page.pausedReason as PagePauseReason] ?? 'wait for the next probe'}`,
     );
   }
   for (const page of view.pages.filter((p) => p.subscription?.status === 'missing'))
@@ -197,12 +199,3 @@ export function renderPages(view: PagesView, nowMs: number): string {
   if (view.note) lines.push('', `(${view.note})`);
   return `${lines.join('\n')}\n`;
 }
-
-const ADVICE: Record<string, string> = {
-  page_restricted:
-    'Meta restricted the Page from sending (10/1893063): see the Page Quality tab in Meta Business Suite; a probe retries after each back-off.',
-  token_invalid:
-    'put a new Page token under pages.<PAGE_ID>.accessToken in the secret; the sender probes with it as soon as it reads it.',
-  rate_limited:
-    "wait: Graph's estimated_time_to_regain_access (or the back-off) sets the next probe.",
-};

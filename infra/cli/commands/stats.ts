@@ -101,8 +101,10 @@ export async function optinStats(
         untilMs: ctx.nowMs,
         newestFirst: false,
         ...(args.pageId ? { pageId: args.pageId } : {}),
-      }))
+      })) {
         found.push(...page);
+        ctx.progress(`read ${found.length} opt-in${found.length === 1 ? '' : 's'}`);
+      }
       return found;
     },
   );

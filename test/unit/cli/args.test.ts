@@ -16,6 +16,29 @@ const usageErrorOf = (line: string): UsageError => {
 
 describe('cli/args', () => {
   describe('parseCommandLine()', () => {
+    it('answers --version and -V', () => {
+      expect(parse('--version')).toEqual({ command: 'version' });
+      expect(parse('-V')).toEqual({ command: 'version' });
+    });
+
+    it('shows a command\'s usage for "help <command>", as "<command> --help" does', () => {
+      for (const name of ['inspect', 'list', 'stats', 'redrive', 'pages', 'optout']) {
+        const viaHelp = parse(`help ${name}`);
+        expect(viaHelp).toEqual(parse(`${name} --help`));
+        expect(viaHelp).toMatchObject({
+          command: 'help',
+          text: expect.stringMatching(`^usage: lcm ${name}`),
+        });
+      }
+    });
+
+    it('takes --profile into the target', () => {
+      expect(parse('pages --stack S --profile prod')).toMatchObject({
+        target: { local: false, stack: 'S', profile: 'prod' },
+      });
+      expect(usageErrorOf('pages --profile').message).toMatch(/argument missing/);
+    });
+
     it('shows the usage for no command, help, --help and -h', () => {
       for (const line of ['', 'help', '--help', '-h'])
         expect(parse(line)).toEqual({ command: 'help', text: USAGE });
@@ -118,15 +141,25 @@ describe('cli/args', () => {
       ['list --limit 2.5', /--limit takes a whole number/],
       ['list --since soon', /--since takes a duration/],
       ['list --since 500d', /more than 400 days/],
-      ['list --bogus', /Unknown option '--bogus'/],
+      ['list --bogus', /^unknown option --bogus$/],
       ['list --page', /argument missing/],
       ['redrive --max=-1', /--max takes a whole number from 1/],
       ['redrive --max -1', /'--max' argument is ambiguous/],
       ['inspect x --kind email', /--kind is one of login, psid, asid/],
       ['inspect x --local --stack S', /--local or --stack, not both/],
-      ['redrive --status sent', /Unknown option '--status'/],
+      ['redrive --status sent', /^unknown option --status$/],
       ['pages 1111111111', /unexpected argument "1111111111"/],
-      ['pages --since 1d', /Unknown option '--since'/],
+      ['pages --since 1d', /^unknown option --since$/],
+      ['list --limt 5', /^unknown option --limt \(did you mean --limit\?\)$/],
+      ['list --stauts sent', /^unknown option --stauts \(did you mean --status\?\)$/],
+      ['redrive --dryrun', /^unknown option --dryrun \(did you mean --dry-run\?\)$/],
+      ['inspect x --jsno', /^unknown option --jsno \(did you mean --json\?\)$/],
+      ['inspect x --profle p', /^unknown option --profle \(did you mean --profile\?\)$/],
+      ['list -x', /^unknown option -x$/],
+      ['inspcet x', /^unknown command "inspcet" \(did you mean inspect\?\)$/],
+      ['help frobnicate', /unknown command "frobnicate"/],
+      ['help list extra', /unexpected argument "extra"/],
+      ['--version extra', /unexpected argument "extra"/],
     ])('refuses "%s" with a usage error', (line, message) => {
       const error = usageErrorOf(line);
 

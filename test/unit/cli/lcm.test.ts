@@ -73,5 +73,35 @@ describe('cli/lcm', () => {
       expect(code).toBe(1);
       expect(err).toContain('stack LoginConnect (eu-west-1) names no table: give --table <name>');
     });
+
+    it('prints the version from package.json for --version', async () => {
+      const { version } = jest.requireActual('../../../package.json') as { version: string };
+
+      expect(await run(['--version'], io())).toBe(0);
+      expect(out).toBe(`lcm ${version}\n`);
+    });
+
+    it('prints a command\'s usage for "help <command>"', async () => {
+      expect(await run(['help', 'redrive'], io())).toBe(0);
+      expect(out).toMatch(/^usage: lcm redrive/);
+      expect(out).toContain('--profile <name>');
+    });
+
+    it('exits 2 with a suggestion for a misspelt option', async () => {
+      expect(await run(['list', '--limt', '5'], io())).toBe(2);
+      expect(err).toMatch(/^lcm: unknown option --limt \(did you mean --limit\?\)\n/);
+      expect(out).toBe('');
+    });
+
+    it('asks CloudFormation with the --profile given', async () => {
+      const outputs = jest.fn().mockResolvedValue({ outputs: {}, region: 'eu-west-1' });
+
+      await run(
+        ['stats', '--stack', 'LoginConnect', '--profile', 'ops'],
+        io({ stackOutputs: outputs }),
+      );
+
+      expect(outputs).toHaveBeenCalledWith('LoginConnect', undefined, undefined, 'ops');
+    });
   });
 });

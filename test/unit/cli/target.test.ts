@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { TargetArgs } from '../../../infra/cli/args';
 import { CliError, UsageError } from '../../../infra/cli/errors';
 import {
+  documentClient,
   explainAwsError,
   requireQueues,
   requireTable,
   resolveTarget,
+  sqsClient,
   type Target,
 } from '../../../infra/cli/target';
 
@@ -81,7 +83,7 @@ describe('cli/target', () => {
     it("takes a deployed stack's outputs with --stack, and explicit flags over them", async () => {
       const target = await resolve(args({ stack: 'LoginConnect', table: 'Other' }));
 
-      expect(stackOutputs).toHaveBeenCalledWith('LoginConnect', undefined, undefined);
+      expect(stackOutputs).toHaveBeenCalledWith('LoginConnect', undefined, undefined, undefined);
       expect(target).toEqual({
         kind: 'stack',
         description: 'stack LoginConnect (eu-west-1)',
@@ -145,7 +147,7 @@ describe('cli/target', () => {
         /did not accept the credentials \(UnrecognizedClientException\)/,
       ],
       ['ExpiredTokenException', /refresh the session/],
-      ['CredentialsProviderError', /No AWS credentials found: set AWS_PROFILE/],
+      ['CredentialsProviderError', /No AWS credentials found: pass --profile or set AWS_PROFILE/],
       ['ResourceNotFoundException', /Not found: table T in eu-west-1/],
     ])('explains %s', (name, message) => {
       expect(explainAwsError(awsError(name), call).message).toMatch(message);
@@ -188,5 +190,43 @@ describe('cli/target', () => {
 
       expect(explainAwsError(other, call)).toBe(other);
     });
+  });
+});
+
+describe('cli/target --profile', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('gives the SDK clients the profile, whose credentials and region they then use', async () => {
+    // Arrange: a shared config with two profiles, and AWS_PROFILE naming the other one.
+    const dir = mkdtempSync(join(tmpdir(), 'lcm-profile-'));
+    const credentials = join(dir, 'credentials');
+    const config = join(dir, 'config');
+    writeFileSync(
+      credentials,
+      '[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = s2\n',
+    );
+    writeFileSync(config, '[default]\nregion = us-east-1\n[profile ops]\nregion = eu-west-3\n');
+    for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+    process.env.AWS_SHARED_CREDENTIALS_FILE = credentials;
+    process.env.AWS_CONFIG_FILE = config;
+    process.env.AWS_PROFILE = 'default';
+    const target: Target = { kind: 'stack', description: 'stack S', profile: 'ops' };
+
+    // Act
+    const doc = documentClient(target);
+    const sqs = sqsClient(target);
+    const docCredentials = await doc.config.credentials();
+    const sqsRegion = await sqs.config.region();
+
+    // Assert
+    expect(docCredentials.accessKeyId).toBe('AKIDOPS');
+    expect(await doc.config.region()).toBe('eu-west-3');
+    expect(sqsRegion).toBe('eu-west-3');
+    doc.destroy();
+    sqs.destroy();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -4,6 +4,7 @@ import {
   deferSeconds,
   type PageHealthOptions,
   type PageState,
+  PROBE_RECHECK_MS,
   planPause,
   tokenHash,
 } from '../../../shared/login-connect/page-state';
@@ -79,6 +80,16 @@ describe('login-connect/page-state', () => {
         untilMs: NOW + 5000,
       });
       expect(decideGate({ ...state, probeUntil: NOW - 1 }, at)).toMatchObject({ kind: 'probe' });
+    });
+
+    it('has the others look again soon while a probe runs, not only when its right runs out', () => {
+      const state = paused({ pausedUntil: NOW - 1000, probeOwner: 'p', probeUntil: NOW + 35_000 });
+
+      expect(decideGate(state, at)).toEqual({
+        kind: 'paused',
+        reason: 'page_restricted',
+        untilMs: NOW + PROBE_RECHECK_MS,
+      });
     });
 
     it('probes a Page whose token was refused as soon as the secret holds another token', () => {
