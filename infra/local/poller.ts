@@ -2,7 +2,7 @@
  * The sender's event source, locally: what Lambda's SQS event source mapping does in AWS.
  *
  * - Up to LCM_SENDER_CONCURRENCY invocations run at once (the mapping's `maxConcurrency`), each in
- *   its own sender instance (`sender-instance.ts`, a worker thread with its own copy of the
+ *   its own sender instance (`function-instance.cts`, a worker thread with its own copy of the
  *   handler's module state, as each Lambda instance has), one batch at a time. Instances are
  *   started when all the others are busy, as Lambda scales out; their start-up (a cold start)
  *   does not count against the timeout.
@@ -19,16 +19,16 @@
  * starts a new one.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Invocation, InvocationResult } from './sender-instance';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Invocation, InvocationResult } from './function-instance.cjs';
+import { handlerModules, startFunctionInstance } from './handler-modules';
 
 const env = process.env;
 const queueUrl = env.QUEUE_URL ?? '';
@@ -36,6 +36,8 @@ const batchSize = Number(env.LCM_SENDER_BATCH_SIZE ?? 10);
 const concurrency = Math.max(1, Number(env.LCM_SENDER_CONCURRENCY ?? 5));
 const timeoutMs = Number(env.LCM_SENDER_TIMEOUT_SECONDS ?? 30) * 1000;
 const region = env.AWS_REGION ?? 'us-east-1';
+/** The sender's module: set by the stack (a bundle with `LCM_HANDLERS=bundles`), else its source. */
+const senderModule = env.LCM_SENDER_MODULE || handlerModules({ kind: 'sources' }).sender;
 /** Long-poll wait: short, so that a stop does not wait long. */
 const WAIT_SECONDS = 1;
 
@@ -73,7 +75,7 @@ class Instance {
   readonly ready: Promise<void>;
 
   constructor() {
-    this.worker = new Worker(join(__dirname, 'sender-instance.ts'));
+    this.worker = startFunctionInstance(senderModule, 'sender');
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => {
         this.worker.on('message', (result: InvocationResult) => this.settle(result));
@@ -162,7 +164,8 @@ async function invoke(instance: Instance, messages: Message[]): Promise<void> {
   release(instance);
   let failed: Set<string>;
   if (outcome.ok) {
-    failed = new Set(outcome.response.batchItemFailures.map((f) => f.itemIdentifier));
+    const response = outcome.response as SQSBatchResponse;
+    failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   } else {
     // As Lambda does: an invocation that throws fails the whole batch.
     log(`sender invocation failed: ${outcome.message}`);

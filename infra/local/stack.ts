@@ -2,13 +2,20 @@
  * The whole pipeline on one machine: DynamoDB Local, an SQS emulator (fauxqs), our Graph API
  * emulator, the webhook handler behind a local HTTP API, and the sender behind a local SQS event
  * source. The handlers are the same code as in AWS, with the same SDK clients, pointed at the
- * emulators through the SDK's endpoint variables.
+ * emulators through the SDK's endpoint variables: their TypeScript sources by default, or with
+ * `handlers: { kind: 'bundles' }` (`LCM_HANDLERS=bundles`) the esbuild bundles `cdk synth` wrote,
+ * each function in its own worker thread on plain Node 22, as `cdk deploy` ships them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import { apiKeysOf } from '../../shared/api/auth';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api/routes';
 import { readFirstMessagesFile } from '../../shared/login-connect/first-message';
@@ -19,6 +26,7 @@ import { createTableIfMissing } from '../../shared/store/table-admin';
 import { type HttpApiHandler, startApiServer } from './api-server';
 import { javaAvailable, LOCAL_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local';
 import { GraphEmulator } from './graph-emulator';
+import { type HandlerSource, handlerModules, startWorkerHandler } from './handler-modules';
 import { lambdaContext } from './lambda-context';
 import { ensureQueue, startSqs } from './sqs-emulator';
 import { type ConsumedCapacityTotals, type OperationTraffic, WireProxy } from './wire-proxy';
@@ -77,6 +85,11 @@ export interface LocalStackOptions {
    * and fail chosen ones (the fault tests; `POST <proxy>/_faults`, see `wire-proxy.ts`).
    */
   countRequests?: boolean;
+  /**
+   * Which code runs the functions: their TypeScript sources, or the bundles of a cloud assembly
+   * (`npx cdk synth` first; see `handler-modules.ts`). @default { kind: 'sources' }
+   */
+  handlers?: HandlerSource;
 }
 
 /** A deployment's defaults, which the local stack's follow. */
@@ -118,7 +131,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     pageWatchIntervalSeconds: num('PAGE_WATCH_INTERVAL_SECONDS', 60),
     pageOptinSilenceSeconds: num('PAGE_OPTIN_SILENCE_SECONDS', 86_400),
     countRequests: env.LCM_WIRE_PROXY === 'true',
+    handlers: handlerSourceFromEnv(env),
   };
+}
+
+/** `LCM_HANDLERS`: `sources` (default) or `bundles`, from `LCM_CDK_OUT` (default `cdk.out`). */
+function handlerSourceFromEnv(env: NodeJS.ProcessEnv): HandlerSource {
+  const kind = env.LCM_HANDLERS || 'sources';
+  if (kind === 'sources') return { kind };
+  if (kind === 'bundles') return { kind, cdkOut: resolve(REPO_ROOT, env.LCM_CDK_OUT || 'cdk.out') };
+  throw new Error(`LCM_HANDLERS must be "sources" or "bundles", got "${kind}"`);
 }
 
 /** What a person (or a test) needs to reach the running stack. Also written to `<dataDir>/stack.json`. */
@@ -233,6 +255,10 @@ async function start(
   if (options.secretsFile === undefined) ensureDevSecret(secretsFile);
   const secrets = parseAppSecrets(JSON.parse(readFileSync(secretsFile, 'utf8')), secretsFile);
   const firstMessages = readFirstMessagesFile(join(REPO_ROOT, 'infra', 'first-messages.json'));
+  // Found before anything starts: a missing or incomplete cloud assembly fails at once.
+  const handlers = options.handlers ?? { kind: 'sources' };
+  const modules = handlerModules(handlers);
+  if (handlers.kind === 'bundles') log(`[stack] functions: the bundles of ${handlers.cdkOut}`);
 
   // Every emulator is started at once; each takes its own time.
   const [dynamo, fauxqs, graph] = await Promise.all([
@@ -322,6 +348,7 @@ async function start(
     PAGE_STATE_CACHE_SECONDS: String(options.pageStateCacheSeconds),
     PAGE_WATCH_INTERVAL_SECONDS: String(options.pageWatchIntervalSeconds),
     PAGE_OPTIN_SILENCE_SECONDS: String(options.pageOptinSilenceSeconds),
+    LCM_SENDER_MODULE: modules.sender,
   };
 
   const invocations: Invocation[] = [];
@@ -333,12 +360,23 @@ async function start(
     (ms) => invocations.push({ fn: 'sender', ms }),
   );
 
-  // The webhook and API handlers run in this process, configured exactly as their Lambdas would be.
+  // The other functions run in this process (sources) or each in its own worker thread (bundles),
+  // configured exactly as their Lambdas would be.
   Object.assign(process.env, handlerEnv);
-  const { handler: webhook } =
-    require('../../functions/webhook') as typeof import('../../functions/webhook');
-  const { handler: apiHandler } =
-    require('../../functions/api') as typeof import('../../functions/api');
+  const load = async <E, R>(fn: keyof typeof modules, timeoutSeconds: number) => {
+    if (handlers.kind === 'sources')
+      return (require(modules[fn]) as { handler: (event: E, context: Context) => Promise<R> })
+        .handler;
+    const instance = await startWorkerHandler(modules[fn], fn, timeoutSeconds * 1000);
+    stops.push(() => instance.stop());
+    return (event: E, _context: Context) => instance.invoke(event) as Promise<R>;
+  };
+  const [webhook, apiHandler, sweeper, pageWatch] = await Promise.all([
+    load<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>('webhook', 10),
+    load<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>('api', 15),
+    load<unknown, unknown>('sweeper', 60),
+    load<unknown, unknown>('page-watch', 300),
+  ]);
   const timedWebhook: HttpApiHandler = async (event, context) => {
     const started = performance.now();
     try {
@@ -357,9 +395,7 @@ async function start(
   });
   stops.push(() => api.close());
 
-  // The sweeper on its schedule, in this process, as EventBridge would invoke it.
-  const { handler: sweeper } =
-    require('../../functions/sweeper') as typeof import('../../functions/sweeper');
+  // The sweeper on its schedule, as EventBridge would invoke it.
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweepTimer = setInterval(() => {
     sweeping = sweeper({}, lambdaContext('sweeper', 60_000)).catch((error) =>
@@ -371,9 +407,7 @@ async function start(
     await sweeping;
   });
 
-  // The Page watchdog on its schedule, in this process, as EventBridge would invoke it.
-  const { handler: pageWatch } =
-    require('../../functions/page-watch') as typeof import('../../functions/page-watch');
+  // The Page watchdog on its schedule, as EventBridge would invoke it.
   let watching: Promise<unknown> = Promise.resolve();
   let watchRunning = false;
   const watchTimer = setInterval(() => {

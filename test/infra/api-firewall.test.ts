@@ -132,9 +132,13 @@ describe('PipelineStack with apiFirewall', () => {
         MetricsEnabled: false,
       });
       expect(stage.StageName).toBe('prod');
-      expect(stage.AccessLogSetting.DestinationArn).toEqual({
-        'Fn::GetAtt': [expect.stringMatching(/^FirewalledApiAccessLogGroup/), 'Arn'],
-      });
+      // The access log group's ARN, without the `:*` of its `Arn` attribute
+      // (`@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard` in cdk.json).
+      const [, arnParts] = stage.AccessLogSetting.DestinationArn['Fn::Join'];
+      expect(arnParts.slice(-2)).toEqual([
+        ':log-group:',
+        { Ref: expect.stringMatching(/^FirewalledApiAccessLogGroup/) },
+      ]);
       const format = JSON.parse(stage.AccessLogSetting.Format);
       expect(format).toMatchObject({
         requestId: '$context.requestId',

@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { bundlesOf } from '../../infra/local/handler-modules';
+import { PAGE_ID, secretDocument } from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  optinRecord,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * The code `cdk deploy` ships, end to end: the esbuild bundles of `cdk synth` (not the TypeScript
+ * sources through tsx), each in its own worker thread on plain Node 22, against the emulators.
+ * `LCM_CDK_OUT` reuses a cloud assembly already synthesized from this checkout (CI does, see
+ * `.ci/run`); otherwise the test synthesizes one, offline, with the repo's `cdk.json` and
+ * `infra/first-messages.json`.
+ */
+const ROOT = resolve(__dirname, '..', '..');
+const FIRST_MESSAGES = JSON.parse(
+  readFileSync(join(ROOT, 'infra', 'first-messages.json'), 'utf8'),
+) as { default: { message: { text: string } } };
+
+let stack: RunningStack;
+let cdkOut: string;
+let ownCdkOut = false;
+
+function synthesize(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lcm-cdk-out-'));
+  const env = { ...process.env };
+  for (const name of [
+    'AWS_PROFILE',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+  ])
+    delete env[name];
+  const synth = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'),
+      'synth',
+      '--quiet',
+      '--no-notices',
+      '-o',
+      dir,
+    ],
+    { cwd: ROOT, env, encoding: 'utf8' },
+  );
+  if (synth.status !== 0)
+    throw new Error(`cdk synth failed (${synth.status}):\n${synth.stdout}\n${synth.stderr}`);
+  return dir;
+}
+
+const newLoginId = () => randomBytes(32).toString('hex');
+const optinBody = (loginId: string) =>
+  JSON.stringify({
+    object: 'page',
+    entry: [
+      {
+        id: PAGE_ID,
+        time: Date.now(),
+        messaging: [
+          { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
+        ],
+      },
+    ],
+  });
+const ended = (loginId: string) =>
+  eventually(
+    async () => {
+      const record = await optinRecord(stack, loginId);
+      return record && record.status !== 'queued' && record.status !== 'sending'
+        ? record
+        : undefined;
+    },
+    20_000,
+    `login_id ${loginId.slice(0, 8)} to end`,
+  );
+
+beforeAll(async () => {
+  ownCdkOut = !process.env.LCM_CDK_OUT;
+  cdkOut = process.env.LCM_CDK_OUT ? resolve(ROOT, process.env.LCM_CDK_OUT) : synthesize();
+  stack = await startStack({
+    LCM_HANDLERS: 'bundles',
+    LCM_CDK_OUT: cdkOut,
+    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+    SENDER_TIMEOUT_SECONDS: '10',
+  });
+}, 150_000);
+afterAll(async () => {
+  await stack?.stop();
+  if (ownCdkOut && cdkOut) rmSync(cdkOut, { recursive: true, force: true });
+});
+
+describe('the synthesized bundles, end to end', () => {
+  it('runs every function from its bundle in the cloud assembly', () => {
+    const bundles = bundlesOf(cdkOut);
+
+    expect(stack.output()).toContain(`functions: the bundles of ${cdkOut}`);
+    for (const file of Object.values(bundles))
+      expect(file).toMatch(/\/asset\.[0-9a-f]{64}\/index\.js$/);
+  });
+
+  it('sends exactly one first message, with the templates inlined at synth, for a signed opt-in', async () => {
+    const loginId = newLoginId();
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+
+    const response = await postWebhook(stack, optinBody(loginId));
+    const record = await ended(loginId);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    expect(response.status).toBe(200);
+    expect(record).toMatchObject({ status: 'sent', pageId: PAGE_ID, attempts: 1 });
+    const messages = await emulator<Array<{ message: { text?: string } }>>(
+      stack,
+      `messages?loginId=${loginId}`,
+    );
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.message.text).toBe(FIRST_MESSAGES.default.message.text);
+  });
+
+  it('records an opt-out through the API and then sends nothing to that person', async () => {
+    const loginId = newLoginId();
+    const optout = await fetch(`${stack.info.apiUrl}/optouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
+      body: JSON.stringify({ loginId, reason: 'asked by email' }),
+    });
+    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+
+    await postWebhook(stack, optinBody(loginId));
+    const record = await ended(loginId);
+
+    expect(optout.status).toBe(200);
+    expect(record).toMatchObject({
+      status: 'opted_out',
+      statusReason: 'suppressed:asked by email',
+    });
+    expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
+  });
+});
