@@ -156,6 +156,19 @@ function report(
 const FLAKY_N = Number(process.env.BENCH_FLAKY_OPTINS ?? 300);
 const FLAKY_RATE = Number(process.env.BENCH_FLAKY_RATE ?? 0.3);
 const FLAKY_DEADLINE_MS = Number(process.env.BENCH_FLAKY_DEADLINE_SECONDS ?? 600) * 1000;
+/**
+ * Graph's own transient failures, each opt-in's to retry: HTTP 500 code 1, HTTP 500 code 2, or no
+ * answer for 25 s. With `BENCH_FLAKY_RATE_LIMITS=true`, code 613 too, as often as each of them: a
+ * rate limit pauses the whole Page (a back-off of its own, see "Each Page's health"), so those
+ * runs time the Page's pauses as much as the opt-ins' retries.
+ */
+const FLAKY_RATE_LIMITS = process.env.BENCH_FLAKY_RATE_LIMITS === 'true';
+const FLAKY_FAULTS = [
+  { kind: 'server_error', error: { code: 1 } },
+  { kind: 'server_error' },
+  ...(FLAKY_RATE_LIMITS ? [{ kind: 'rate_limit' }] : []),
+  { kind: 'hang' },
+];
 /** The environment as launched: a stack started in this process sets its handlers' variables. */
 const LAUNCH_ENV = { ...process.env };
 
@@ -231,7 +244,7 @@ async function flakyScenario(): Promise<void> {
   });
   try {
     const seed = Number(process.env.BENCH_FLAKY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    await control(stack, 'flaky', { rate: FLAKY_RATE, seed });
+    await control(stack, 'flaky', { rate: FLAKY_RATE, seed, faults: FLAKY_FAULTS });
     const loginIds = Array.from({ length: FLAKY_N }, () => randomBytes(32).toString('hex'));
     for (const loginId of loginIds) await control(stack, 'optins', { loginId, pageId: PAGE_ID });
     plans.start();
@@ -316,7 +329,7 @@ async function flakyScenario(): Promise<void> {
     const latencies = [...firstSendAt.values()].map((at) => at - started);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(
-      `\nFlaky Graph: ${FLAKY_N} opt-ins posted at once, ${Math.round(FLAKY_RATE * 100)} % of Send API calls fail (seed ${seed})`,
+      `\nFlaky Graph: ${FLAKY_N} opt-ins posted at once, ${Math.round(FLAKY_RATE * 100)} % of Send API calls fail (500 code 1 or 2, ${FLAKY_RATE_LIMITS ? '613, ' : ''}or no answer; seed ${seed})`,
     );
     console.log(
       `  sender: batch ${options.senderBatchSize}, concurrency ${options.senderConcurrency}, timeout ${options.senderTimeoutSeconds} s; Graph timeout ${options.graphTimeoutSeconds} s; retry base ${options.sendRetryBaseSeconds} s; Page back-off base ${options.pageBackoffBaseSeconds} s`,
