@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 import { FIRST_MESSAGE_WINDOW_MS } from './login-connect/window';
 import { isWellFormed } from './text';
 
@@ -26,6 +26,15 @@ export const OPTIN_FUTURE_SKEW_MS = 5 * 60 * 1000;
  * Whitespace, control characters and U+FFFD (what a byte that is not UTF-8 decodes to): never
  * part of an id Facebook sends, and an id read through them would not be the id it sent.
  */
+/**
+ * `zod/mini`, the tree-shakable build of zod: the webhook bundles these schemas, and zod's full
+ * build would be most of its bundle and of its cold start (see README, "The webhook and the
+ * bundles").
+ */
+const positiveInt = z.int().check(z.positive());
+const nonNegativeInt = z.int().check(z.nonnegative());
+const nonEmpty = z.string().check(z.minLength(1));
+
 const BLANK_OR_CONTROL = /[\s\p{Cc}\uFFFD]/u;
 
 /**
@@ -33,21 +42,23 @@ const BLANK_OR_CONTROL = /[\s\p{Cc}\uFFFD]/u;
  * never turned into one), not trimmed, well-formed Unicode without whitespace, control
  * characters or U+FFFD, at most `MAX_LOGIN_ID_LENGTH` long.
  */
-export const LoginIdSchema = z
-  .string({ error: 'must be a string' })
-  .min(1, { error: 'must not be empty' })
-  .max(MAX_LOGIN_ID_LENGTH, { error: `must be at most ${MAX_LOGIN_ID_LENGTH} characters` })
-  .refine(isWellFormed, { error: 'must be well-formed Unicode' })
-  .refine((id) => !BLANK_OR_CONTROL.test(id), {
+export const LoginIdSchema = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.maxLength(MAX_LOGIN_ID_LENGTH, {
+    error: `must be at most ${MAX_LOGIN_ID_LENGTH} characters`,
+  }),
+  z.refine(isWellFormed, { error: 'must be well-formed Unicode' }),
+  z.refine((id) => !BLANK_OR_CONTROL.test(id), {
     error: 'must not contain whitespace, control characters or U+FFFD',
-  });
+  }),
+);
 
 /** The Page id that drives a send: a string of 1 to 32 digits, exactly as sent. */
-export const PageIdSchema = z
-  .string({ error: 'must be a string' })
-  .regex(new RegExp(`^[0-9]{1,${MAX_PAGE_ID_LENGTH}}$`), {
+export const PageIdSchema = z.string({ error: 'must be a string' }).check(
+  z.regex(new RegExp(`^[0-9]{1,${MAX_PAGE_ID_LENGTH}}$`), {
     error: `must be a string of 1 to ${MAX_PAGE_ID_LENGTH} digits`,
-  });
+  }),
+);
 
 /**
  * An opt-in's own time, judged at `receivedAt` (epoch ms): an integer of epoch milliseconds
@@ -55,15 +66,15 @@ export const PageIdSchema = z
  * guessed: a time in seconds reads as January 1970 and is refused as outside the window.
  */
 export function optinTimestampSchema(receivedAt: number) {
-  return z
-    .number({ error: 'must be a number of epoch milliseconds' })
-    .int({ error: 'must be an integer of epoch milliseconds' })
-    .refine((ms) => ms + FIRST_MESSAGE_WINDOW_MS > receivedAt, {
+  return z.number({ error: 'must be a number of epoch milliseconds' }).check(
+    z.refine(Number.isSafeInteger, { error: 'must be an integer of epoch milliseconds' }),
+    z.refine((ms) => ms + FIRST_MESSAGE_WINDOW_MS > receivedAt, {
       error: 'is older than the 24 h window (or is not in milliseconds)',
-    })
-    .refine((ms) => ms <= receivedAt + OPTIN_FUTURE_SKEW_MS, {
+    }),
+    z.refine((ms) => ms <= receivedAt + OPTIN_FUTURE_SKEW_MS, {
       error: `is more than ${OPTIN_FUTURE_SKEW_MS / 60_000} minutes in the future`,
-    });
+    }),
+  );
 }
 
 /**
@@ -85,9 +96,9 @@ export const OptinJobSchema = z.object({
   pageId: PageIdSchema,
   loginId: LoginIdSchema,
   /** The opt-in event's own timestamp (epoch ms): the 24 h window counts from here. */
-  optinAt: z.number().int().positive(),
+  optinAt: positiveInt,
   /** When our webhook received it (epoch ms). */
-  receivedAt: z.number().int().positive(),
+  receivedAt: positiveInt,
   source: z.enum(['webhook', 'login']),
 });
 export type OptinJob = z.infer<typeof OptinJobSchema>;
@@ -100,14 +111,14 @@ export const EventJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('event'),
   /** e.g. `message`, `delivery`, `read`, `postback`, `optin`, `change:feed`, `unknown`. */
-  eventType: z.string().min(1),
+  eventType: nonEmpty,
   channel: z.enum(EVENT_CHANNELS),
-  pageId: z.string().optional(),
+  pageId: z.optional(z.string()),
   /** The person's Page-scoped id, when the event names one. */
-  psid: z.string().optional(),
+  psid: z.optional(z.string()),
   /** The event's own timestamp (epoch ms), when it has one. */
-  timestamp: z.number().optional(),
-  receivedAt: z.number().int().positive(),
+  timestamp: z.optional(z.number()),
+  receivedAt: positiveInt,
   payload: z.unknown(),
 });
 export type EventJob = z.infer<typeof EventJobSchema>;
@@ -116,7 +127,7 @@ export type EventJob = z.infer<typeof EventJobSchema>;
 export const FollowupJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('followup'),
-  id: z.string().min(1),
+  id: nonEmpty,
 });
 export type FollowupJob = z.infer<typeof FollowupJobSchema>;
 
@@ -130,19 +141,19 @@ export const SentJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('sent'),
   target: z.enum(['optin', 'followup']),
-  id: z.string().min(1),
-  pageId: z.string().min(1),
+  id: nonEmpty,
+  pageId: nonEmpty,
   /** The attempt that sent it (its lease owner). */
-  owner: z.string().min(1),
-  messageId: z.string().min(1).optional(),
-  recipientId: z.string().min(1).optional(),
+  owner: nonEmpty,
+  messageId: z.optional(nonEmpty),
+  recipientId: z.optional(nonEmpty),
   /** When Graph accepted it (epoch ms). */
-  sentAt: z.number().int().positive(),
+  sentAt: positiveInt,
   /**
    * For an opt-in, its own timestamp (epoch ms): the record is written only for that very opt-in,
    * never over a newer one (a new consent after a deletion).
    */
-  optinAt: z.number().int().positive().optional(),
+  optinAt: z.optional(positiveInt),
 });
 export type SentJob = z.infer<typeof SentJobSchema>;
 /** The longest reason and excerpt a rejected opt-in carries (and its record keeps). */
@@ -161,21 +172,21 @@ export const RejectedOptinJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('rejected_optin'),
   /** Every rule it broke, e.g. `timestamp: must be an integer of epoch milliseconds`. */
-  reason: z.string().min(1).max(MAX_REJECTION_REASON_LENGTH),
+  reason: z.string().check(z.minLength(1), z.maxLength(MAX_REJECTION_REASON_LENGTH)),
   channel: z.enum(['messaging', 'standby']),
-  loginId: z.string().max(MAX_LOGIN_ID_LENGTH).optional(),
+  loginId: z.optional(z.string().check(z.maxLength(MAX_LOGIN_ID_LENGTH))),
   /** SHA-256 (hex) of the whole `login_id` string, when it is a string. */
-  loginIdSha256: z.string().regex(SHA256_HEX).optional(),
+  loginIdSha256: z.optional(z.string().check(z.regex(SHA256_HEX))),
   /** The `login_id`'s length when longer than what `loginId` keeps. */
-  loginIdLength: z.number().int().nonnegative().optional(),
+  loginIdLength: z.optional(nonNegativeInt),
   /** The Page id, when it is a valid one. */
-  pageId: PageIdSchema.optional(),
-  receivedAt: z.number().int().positive(),
+  pageId: z.optional(PageIdSchema),
+  receivedAt: positiveInt,
   /** The `messaging`/`standby` item as received: SHA-256 and size of its JSON, and its start. */
   item: z.object({
-    sha256: z.string().regex(SHA256_HEX),
-    bytes: z.number().int().nonnegative(),
-    excerpt: z.string().max(MAX_REJECTED_EXCERPT_LENGTH),
+    sha256: z.string().check(z.regex(SHA256_HEX)),
+    bytes: nonNegativeInt,
+    excerpt: z.string().check(z.maxLength(MAX_REJECTED_EXCERPT_LENGTH)),
   }),
 });
 export type RejectedOptinJob = z.infer<typeof RejectedOptinJobSchema>;
@@ -190,11 +201,15 @@ export const EraseJobSchema = z.object({
   v: z.literal(1),
   kind: z.literal('erase'),
   /** The deletion's confirmation code: the status record the second pass adds its counts to. */
-  code: z.string().regex(/^[0-9a-f]{20}$/),
+  code: z.string().check(z.regex(/^[0-9a-f]{20}$/)),
   ids: z
-    .array(z.object({ kind: z.enum(['login', 'psid', 'asid']), id: z.string().min(1).max(512) }))
-    .min(1)
-    .max(256),
+    .array(
+      z.object({
+        kind: z.enum(['login', 'psid', 'asid']),
+        id: z.string().check(z.minLength(1), z.maxLength(512)),
+      }),
+    )
+    .check(z.minLength(1), z.maxLength(256)),
 });
 export type EraseJob = z.infer<typeof EraseJobSchema>;
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { z } from 'zod';
 import { DEFAULT_SETTINGS } from './defaults';
 import { ENV, type Env, intFromEnv, requireEnv } from './env';
 import { formatIssues } from './validation';
+import * as z from './zod';
 
 /**
  * The secret document, the same JSON in Secrets Manager and in a local file. Its field names are
@@ -15,25 +15,28 @@ export const AppSecretsSchema = z.looseObject({
   /** The Verify Token typed into the webhook settings. */
   verifyToken: z.string(),
   /** Page access tokens (with `pages_messaging`) by Page id. */
-  pages: z.record(z.string(), z.looseObject({ accessToken: z.string().min(1) })).default({}),
+  pages: z._default(
+    z.record(z.string(), z.looseObject({ accessToken: z.string().check(z.minLength(1)) })),
+    {},
+  ),
   /**
    * Bearer keys for the business's own API calls (`/logins`, `/optouts`, `/messages`): a list, or
    * an object naming each key (`{ "backend": "…" }`) so one can be rotated at a time. Keys shorter
    * than 24 characters are ignored.
    */
-  apiKeys: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
+  apiKeys: z.optional(z.union([z.array(z.string()), z.record(z.string(), z.string())])),
   /**
    * The Login app: `appId` and `clientToken` derive each person's `login_id` (login events, data
    * deletion, opt-outs by ASID). `appSecret`, in the two-app setup (Login app ≠ Messenger app),
    * verifies the data deletion callback, which Facebook signs with the Login app's secret.
    */
-  loginApp: z
-    .looseObject({
-      appId: z.string().min(1),
-      clientToken: z.string().min(1),
-      appSecret: z.string().min(1).optional(),
-    })
-    .optional(),
+  loginApp: z.optional(
+    z.looseObject({
+      appId: z.string().check(z.minLength(1)),
+      clientToken: z.string().check(z.minLength(1)),
+      appSecret: z.optional(z.string().check(z.minLength(1))),
+    }),
+  ),
 });
 
 export type AppSecrets = z.infer<typeof AppSecretsSchema>;
