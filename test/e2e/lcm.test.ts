@@ -6,6 +6,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys } from '../../shared/store/table-definition';
+import { callApi, optinItem, optinWithStatus, pageWebhook } from '../helpers/e2e-person';
 import {
   API_KEY,
   HOUR_MS,
@@ -45,19 +46,8 @@ const rejectedLoginId = newLoginId();
 function newLoginId(): string {
   return randomBytes(32).toString('hex');
 }
-const webhook = (items: unknown[]) =>
-  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
-const optinItem = (loginId: string, timestamp = Date.now()) => ({
-  recipient: { id: PAGE_ID },
-  timestamp,
-  optin: { login_id: loginId },
-});
-const statusOf = (loginId: string, status: string) =>
-  eventually(
-    async () => ((await optinRecord(stack, loginId))?.status === status ? true : undefined),
-    15_000,
-    `${loginId.slice(0, 8)} ${status}`,
-  );
+const webhook = (items: unknown[]) => pageWebhook(items);
+const statusOf = (loginId: string, status: string) => optinWithStatus(stack, loginId, status);
 
 async function post(body: string): Promise<void> {
   const response = await postWebhook(stack, body);
@@ -65,12 +55,7 @@ async function post(body: string): Promise<void> {
 }
 
 async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${stack.info.apiUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return (await response.json()) as { id?: string; status?: string };
+  return (await callApi(stack, method, path, body)).body as { id?: string; status?: string };
 }
 
 interface Run {
