@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { signRequest } from '../../shared/facebook/signed-request';
@@ -13,6 +11,7 @@ import {
   scanTable,
 } from '../helpers/e2e-person';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
+import { runLcmJson } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
@@ -34,7 +33,6 @@ const LOGIN_APP = {
   clientToken: 'client-token-for-deletion-e2e',
   appSecret: 'login-app-secret-for-deletion-e2e',
 };
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 let stack: RunningStack;
 let sqs: SQSClient;
 
@@ -59,22 +57,7 @@ async function deletionRequest(userId: string, secret: string) {
 const scan = () => scanTable(stack);
 
 /** Runs the real CLI with `--local --json` against this test's stack. */
-function lcmJson(...args: string[]): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local', '--json'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`lcm exited ${code}`)),
-    );
-  });
-}
+const lcmJson = (...args: string[]) => runLcmJson(stack, ...args);
 
 beforeAll(async () => {
   stack = await startStack({

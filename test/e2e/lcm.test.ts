@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
@@ -15,6 +13,7 @@ import {
   secretDocument,
   uniqueId,
 } from '../helpers/factories';
+import { type LcmRun, runLcm, runLcmJson } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
@@ -31,7 +30,6 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * few lives driven through it (a sent opt-in with a retry, a reply, a receipt, a follow-up and a
  * linked ASID; an opt-in that arrived 25 h late; one Facebook refused as opted out).
  */
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 const FOLLOWUP_TEXT = 'Your order 4411 shipped.';
 const REPLY_TEXT = 'Thanks, see you!';
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
@@ -58,37 +56,11 @@ async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
   return (await callApi(stack, method, path, body)).body as { id?: string; status?: string };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = LcmRun;
 
 /** Runs the real CLI, as `npx lcm … --local` would, against this test's stack. */
-function lcm(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function lcmJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-  const run = await lcm(...args, '--json');
-  if (run.code !== 0) throw new Error(`lcm ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
+const lcm = (...args: string[]): Promise<Run> => runLcm(stack, ...args);
+const lcmJson = <T = Record<string, unknown>>(...args: string[]) => runLcmJson<T>(stack, ...args);
 
 /**
  * The rows of the table whose header line matches `header`, split into cells at the gutters

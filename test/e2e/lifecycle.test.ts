@@ -41,6 +41,19 @@ const sentFirstMessage = (loginId: string) => sendFirstMessage(stack, loginId);
 const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
   callApi(stack, method, path, body);
 
+/** The person logs in with Facebook Login for the first time (a new grant) on the Login app. */
+async function loginEvent(asid: string) {
+  const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
+  await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+  const response = await api('POST', '/logins', {
+    asid,
+    pageId: PAGE_ID,
+    userAccessToken: 'EAAU-user-token',
+    newGrant: true,
+  });
+  return { loginId, response };
+}
+
 beforeAll(async () => {
   stack = await startStack({
     LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
@@ -191,21 +204,7 @@ describe('after the opt-in', () => {
   });
 
   it('sends the first message on a login event, and no second one when the webhook follows', async () => {
-    const asid = uniqueId('1');
-    const loginId = loginIdFor({
-      asid,
-      appId: LOGIN_APP.appId,
-      pageId: PAGE_ID,
-      clientToken: LOGIN_APP.clientToken,
-    });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-
-    const response = await api('POST', '/logins', {
-      asid,
-      pageId: PAGE_ID,
-      userAccessToken: 'EAAU-user-token',
-      newGrant: true,
-    });
+    const { loginId, response } = await loginEvent(uniqueId('1'));
     await optinWithStatus(stack, loginId, 'sent');
     await postWebhook(stack, pageWebhook([optinItem(loginId)]));
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -238,19 +237,7 @@ describe('after the opt-in', () => {
 
   it("deletes a person on Facebook's data deletion callback and shows the status", async () => {
     const asid = uniqueId('1');
-    const loginId = loginIdFor({
-      asid,
-      appId: LOGIN_APP.appId,
-      pageId: PAGE_ID,
-      clientToken: LOGIN_APP.clientToken,
-    });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    await api('POST', '/logins', {
-      asid,
-      pageId: PAGE_ID,
-      userAccessToken: 'EAAU-user-token',
-      newGrant: true,
-    });
+    const { loginId } = await loginEvent(asid);
     await optinWithStatus(stack, loginId, 'sent');
 
     const signed = signRequest(

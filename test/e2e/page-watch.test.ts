@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { REQUIRED_PAGE_FIELDS } from '../../shared/graph/subscribed-apps';
 import { keys } from '../../shared/store/table-definition';
@@ -11,6 +9,7 @@ import {
   PAGE_TOKEN,
   secretDocument,
 } from '../helpers/factories';
+import { runLcm } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
@@ -28,7 +27,6 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * not; a Page that received an opt-in and then none for PAGE_OPTIN_SILENCE_SECONDS is reported;
  * `lcm pages` shows it all. Tokens travel in headers and bodies, never in a URL.
  */
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 const SILENCE_SECONDS = 4;
 
 interface EmulatedRequest {
@@ -71,24 +69,7 @@ const logLine = (text: string, pageId: string, from = 0, timeoutMs = 5000) =>
   );
 
 /** The real CLI, as `npx lcm pages --local` runs it, against this test's stack. */
-function lcm(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const lcm = (...args: string[]) => runLcm(stack, ...args);
 
 beforeAll(async () => {
   stack = await startStack({
