@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
@@ -11,6 +10,7 @@ import {
   pageWebhook,
   replyAndLink,
   sendFirstMessage,
+  tableItem,
 } from '../helpers/e2e-person';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import {
@@ -28,12 +28,7 @@ const LOGIN_APP = { appId: '5550000000000001', clientToken: 'client-token-for-e2
 let stack: RunningStack;
 
 const newId = () => randomBytes(16).toString('hex');
-const item = async (key: { pk: string; sk: string }) =>
-  (
-    await stack.doc.send(
-      new GetCommand({ TableName: stack.info.tableName, Key: key, ConsistentRead: true }),
-    )
-  ).Item;
+const item = (key: { pk: string; sk: string }) => tableItem(stack, key);
 const until = <T>(check: () => Promise<T | undefined>, what: string) =>
   eventually(check, 15_000, what);
 

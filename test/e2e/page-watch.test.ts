@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { REQUIRED_PAGE_FIELDS } from '../../shared/graph/subscribed-apps';
 import { keys } from '../../shared/store/table-definition';
+import { optinItem, optinWithStatus, pageWebhook, tableItem } from '../helpers/e2e-person';
 import {
   OTHER_PAGE_ID,
   OTHER_PAGE_TOKEN,
@@ -42,16 +42,7 @@ interface EmulatorState {
 
 let stack: RunningStack;
 
-async function pageState(pageId: string) {
-  const { Item } = await stack.doc.send(
-    new GetCommand({
-      TableName: stack.info.tableName,
-      Key: keys.pageState(pageId),
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
-}
+const pageState = (pageId: string) => tableItem(stack, keys.pageState(pageId));
 
 /** Waits for a log line of the stack that says `text` about `pageId`. */
 const logLine = (text: string, pageId: string, from = 0, timeoutMs = 5000) =>
@@ -145,27 +136,9 @@ describe('the Page watchdog, on the local stack', () => {
   it('reports a Page that received opt-ins and then none for longer than the limit', async () => {
     const loginId = randomBytes(32).toString('hex');
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    const answer = await postWebhook(
-      stack,
-      JSON.stringify({
-        object: 'page',
-        entry: [
-          {
-            id: PAGE_ID,
-            time: Date.now(),
-            messaging: [
-              { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-            ],
-          },
-        ],
-      }),
-    );
+    const answer = await postWebhook(stack, pageWebhook([optinItem(loginId)]));
     expect(answer.status).toBe(200);
-    await eventually(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-      15_000,
-      'the first message',
-    );
+    await optinWithStatus(stack, loginId, 'sent');
     const seen = await eventually(
       async () => {
         const state = await pageState(PAGE_ID);

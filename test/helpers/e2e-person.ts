@@ -87,17 +87,17 @@ export async function sendFirstMessage(
   return { mid: message.messageId, psid: message.recipientId };
 }
 
-/** The profile item of a PSID, if any. */
-export async function profileOf(stack: RunningStack, psid: string) {
+/** One item of the stack's table (a consistent read), if any. */
+export async function tableItem(stack: RunningStack, key: { pk: string; sk: string }) {
   const { Item } = await stack.doc.send(
-    new GetCommand({
-      TableName: stack.info.tableName,
-      Key: keys.profile(psid),
-      ConsistentRead: true,
-    }),
+    new GetCommand({ TableName: stack.info.tableName, Key: key, ConsistentRead: true }),
   );
   return Item;
 }
+
+/** The profile item of a PSID, if any. */
+export const profileOf = (stack: RunningStack, psid: string) =>
+  tableItem(stack, keys.profile(psid));
 
 /**
  * The person replies `at` (default now): the emulator opens their window, the webhook tells the
