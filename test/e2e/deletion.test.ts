@@ -1,16 +1,20 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
-import { keys } from '../../shared/store/table-definition';
+import {
+  callApi,
+  optinItem,
+  optinWithStatus,
+  pageWebhook,
+  replyAndLink,
+  scanTable,
+} from '../helpers/e2e-person';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
+import { runLcmJson } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
-  optinRecord,
   postWebhook,
   type RunningStack,
   startStack,
@@ -29,23 +33,14 @@ const LOGIN_APP = {
   clientToken: 'client-token-for-deletion-e2e',
   appSecret: 'login-app-secret-for-deletion-e2e',
 };
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 let stack: RunningStack;
 let sqs: SQSClient;
 
-const webhook = (items: unknown[]) =>
-  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
 const until = <T>(check: () => Promise<T | undefined>, what: string) =>
   eventually(check, 20_000, what);
 
-async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${stack.info.apiUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  callApi(stack, method, path, body);
 
 async function deletionRequest(userId: string, secret: string) {
   const signed = signRequest(
@@ -59,39 +54,10 @@ async function deletionRequest(userId: string, secret: string) {
   });
 }
 
-async function scan() {
-  const items: Array<Record<string, unknown>> = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await stack.doc.send(
-      new ScanCommand({
-        TableName: stack.info.tableName,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const scan = () => scanTable(stack);
 
 /** Runs the real CLI with `--local --json` against this test's stack. */
-function lcmJson(...args: string[]): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local', '--json'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`lcm exited ${code}`)),
-    );
-  });
-}
+const lcmJson = (...args: string[]) => runLcmJson(stack, ...args);
 
 beforeAll(async () => {
   stack = await startStack({
@@ -117,39 +83,15 @@ describe('data deletion on the local stack (two-app setup)', () => {
     const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
     const optinAt = Date.now();
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: optinAt });
-    const optinBody = webhook([
-      { recipient: { id: PAGE_ID }, timestamp: optinAt, optin: { login_id: loginId } },
-    ]);
+    const optinBody = pageWebhook([optinItem(loginId, optinAt)]);
     await postWebhook(stack, optinBody);
-    await until(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-      'the first message',
-    );
+    await optinWithStatus(stack, loginId, 'sent', 20_000);
     const [first] = await emulator<Array<{ recipientId: string }>>(
       stack,
       `messages?loginId=${loginId}`,
     );
     const psid = first?.recipientId as string;
-    const replyAt = Date.now();
-    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: replyAt });
-    await postWebhook(
-      stack,
-      webhook([
-        {
-          sender: { id: psid },
-          recipient: { id: PAGE_ID },
-          timestamp: replyAt,
-          message: { mid: `m_${uniqueId('r')}`, text: 'Hi!' },
-          prior_message: { source: 'fb_login', identifier: loginId },
-        },
-      ]),
-    );
-    await until(async () => {
-      const { Item } = await stack.doc.send(
-        new GetCommand({ TableName: stack.info.tableName, Key: keys.profile(psid) }),
-      );
-      return Item?.loginId ? true : undefined;
-    }, 'the reply to link the PSID');
+    await replyAndLink(stack, { loginId, psid }, 20_000);
     const accepted = await api('POST', '/messages', { to: { loginId }, message: { text: 'x' } });
     expect(accepted.status).toBe(202);
     await until(async () => {
@@ -159,7 +101,7 @@ describe('data deletion on the local stack (two-app setup)', () => {
     const [followup] = await emulator<Array<{ messageId: string }>>(stack, `messages?psid=${psid}`);
     await postWebhook(
       stack,
-      webhook([
+      pageWebhook([
         {
           sender: { id: psid },
           recipient: { id: PAGE_ID },
@@ -223,16 +165,8 @@ describe('data deletion on the local stack (two-app setup)', () => {
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
     const optout = await api('POST', '/optouts', { asid });
-    await postWebhook(
-      stack,
-      webhook([
-        { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-      ]),
-    );
-    const record = await until(async () => {
-      const found = await optinRecord(stack, loginId);
-      return found?.status === 'opted_out' ? found : undefined;
-    }, 'the opt-in to end as opted_out');
+    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    const record = await optinWithStatus(stack, loginId, 'opted_out', 20_000);
 
     expect(optout.status).toBe(200);
     expect(record.statusReason).toMatch(/^suppressed:/);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultRule } from '../../infra/local/wire-proxy';
+import { optinItem, pageWebhook } from '../helpers/e2e-person';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
 import {
   emulator,
@@ -25,19 +26,7 @@ interface EmulatedRequest {
 }
 
 const newLoginId = () => randomBytes(32).toString('hex');
-const optinBody = (loginId: string) =>
-  JSON.stringify({
-    object: 'page',
-    entry: [
-      {
-        id: PAGE_ID,
-        time: Date.now(),
-        messaging: [
-          { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-        ],
-      },
-    ],
-  });
+const optinBody = (loginId: string) => pageWebhook([optinItem(loginId)]);
 async function sendsTo(loginId: string) {
   const all = await emulator<EmulatedRequest[]>(stack, 'requests');
   return all.filter((r) => r.recipient?.login_id === loginId);

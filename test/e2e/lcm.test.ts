@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys } from '../../shared/store/table-definition';
+import { callApi, optinItem, optinWithStatus, pageWebhook } from '../helpers/e2e-person';
 import {
   API_KEY,
   HOUR_MS,
@@ -14,6 +13,7 @@ import {
   secretDocument,
   uniqueId,
 } from '../helpers/factories';
+import { type LcmRun, runLcm, runLcmJson } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
@@ -30,7 +30,6 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * few lives driven through it (a sent opt-in with a retry, a reply, a receipt, a follow-up and a
  * linked ASID; an opt-in that arrived 25 h late; one Facebook refused as opted out).
  */
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 const FOLLOWUP_TEXT = 'Your order 4411 shipped.';
 const REPLY_TEXT = 'Thanks, see you!';
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
@@ -45,19 +44,8 @@ const rejectedLoginId = newLoginId();
 function newLoginId(): string {
   return randomBytes(32).toString('hex');
 }
-const webhook = (items: unknown[]) =>
-  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
-const optinItem = (loginId: string, timestamp = Date.now()) => ({
-  recipient: { id: PAGE_ID },
-  timestamp,
-  optin: { login_id: loginId },
-});
-const statusOf = (loginId: string, status: string) =>
-  eventually(
-    async () => ((await optinRecord(stack, loginId))?.status === status ? true : undefined),
-    15_000,
-    `${loginId.slice(0, 8)} ${status}`,
-  );
+const webhook = (items: unknown[]) => pageWebhook(items);
+const statusOf = (loginId: string, status: string) => optinWithStatus(stack, loginId, status);
 
 async function post(body: string): Promise<void> {
   const response = await postWebhook(stack, body);
@@ -65,45 +53,14 @@ async function post(body: string): Promise<void> {
 }
 
 async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${stack.info.apiUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return (await response.json()) as { id?: string; status?: string };
+  return (await callApi(stack, method, path, body)).body as { id?: string; status?: string };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = LcmRun;
 
 /** Runs the real CLI, as `npx lcm … --local` would, against this test's stack. */
-function lcm(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function lcmJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-  const run = await lcm(...args, '--json');
-  if (run.code !== 0) throw new Error(`lcm ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
+const lcm = (...args: string[]): Promise<Run> => runLcm(stack, ...args);
+const lcmJson = <T = Record<string, unknown>>(...args: string[]) => runLcmJson<T>(stack, ...args);
 
 /**
  * The rows of the table whose header line matches `header`, split into cells at the gutters

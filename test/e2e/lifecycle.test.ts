@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import { keys } from '../../shared/store/table-definition';
+import {
+  callApi,
+  optinItem,
+  optinWithStatus,
+  pageWebhook,
+  replyAndLink,
+  sendFirstMessage,
+  tableItem,
+} from '../helpers/e2e-person';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import {
   emulator,
@@ -20,33 +28,25 @@ const LOGIN_APP = { appId: '5550000000000001', clientToken: 'client-token-for-e2
 let stack: RunningStack;
 
 const newId = () => randomBytes(16).toString('hex');
-const webhook = (items: unknown[]) =>
-  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
-const item = async (key: { pk: string; sk: string }) =>
-  (
-    await stack.doc.send(
-      new GetCommand({ TableName: stack.info.tableName, Key: key, ConsistentRead: true }),
-    )
-  ).Item;
+const item = (key: { pk: string; sk: string }) => tableItem(stack, key);
 const until = <T>(check: () => Promise<T | undefined>, what: string) =>
   eventually(check, 15_000, what);
 
-async function sentFirstMessage(loginId: string): Promise<{ mid: string; psid: string }> {
+const sentFirstMessage = (loginId: string) => sendFirstMessage(stack, loginId);
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  callApi(stack, method, path, body);
+
+/** The person logs in with Facebook Login for the first time (a new grant) on the Login app. */
+async function loginEvent(asid: string) {
+  const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
   await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-  await postWebhook(
-    stack,
-    webhook([{ recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } }]),
-  );
-  await until(
-    async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-    'the first message',
-  );
-  const [message] = await emulator<Array<{ messageId: string; recipientId: string }>>(
-    stack,
-    `messages?loginId=${loginId}`,
-  );
-  if (!message) throw new Error('no message at the emulator');
-  return { mid: message.messageId, psid: message.recipientId };
+  const response = await api('POST', '/logins', {
+    asid,
+    pageId: PAGE_ID,
+    userAccessToken: 'EAAU-user-token',
+    newGrant: true,
+  });
+  return { loginId, response };
 }
 
 beforeAll(async () => {
@@ -71,7 +71,7 @@ describe('after the opt-in', () => {
 
     await postWebhook(
       stack,
-      webhook([
+      pageWebhook([
         {
           sender: { id: psid },
           recipient: { id: PAGE_ID },
@@ -90,7 +90,7 @@ describe('after the opt-in', () => {
     const replyAt = Date.now();
     await postWebhook(
       stack,
-      webhook([
+      pageWebhook([
         {
           sender: { id: psid },
           recipient: { id: PAGE_ID },
@@ -115,7 +115,7 @@ describe('after the opt-in', () => {
 
     await postWebhook(
       stack,
-      webhook([
+      pageWebhook([
         {
           sender: { id: psid },
           recipient: { id: PAGE_ID },
@@ -137,7 +137,7 @@ describe('after the opt-in', () => {
       timestamp: Date.now(),
       optin: { type: 'notification_messages', notification_messages_status: 'STOP NOTIFICATIONS' },
     };
-    await postWebhook(stack, webhook([stop]));
+    await postWebhook(stack, pageWebhook([stop]));
     const suppression = await until(
       () => item(keys.suppression({ kind: 'login', id: loginId })),
       'the STOP',
@@ -149,7 +149,7 @@ describe('after the opt-in', () => {
 
     await postWebhook(
       stack,
-      webhook([{ ...stop, optin: { notification_messages_status: 'RESUME_NOTIFICATIONS' } }]),
+      pageWebhook([{ ...stop, optin: { notification_messages_status: 'RESUME_NOTIFICATIONS' } }]),
     );
     await until(
       async () =>
@@ -169,16 +169,8 @@ describe('after the opt-in', () => {
     expect(response.status).toBe(200);
 
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    await postWebhook(
-      stack,
-      webhook([
-        { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-      ]),
-    );
-    const record = await until(async () => {
-      const found = await optinRecord(stack, loginId);
-      return found?.status === 'opted_out' ? found : undefined;
-    }, 'opted_out');
+    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    const record = await optinWithStatus(stack, loginId, 'opted_out');
 
     expect(record).toMatchObject({ statusReason: 'suppressed:asked by email' });
     expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
@@ -194,23 +186,7 @@ describe('after the opt-in', () => {
     const loginId = newId();
     const { psid } = await sentFirstMessage(loginId);
     const wroteAt = Date.now() - 2 * 24 * 3_600_000;
-    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: wroteAt });
-    await postWebhook(
-      stack,
-      webhook([
-        {
-          sender: { id: psid },
-          recipient: { id: PAGE_ID },
-          timestamp: wroteAt,
-          message: { mid: `m_${newId()}`, text: 'Hello?' },
-          prior_message: { source: 'fb_login', identifier: loginId },
-        },
-      ]),
-    );
-    await until(
-      async () => ((await item(keys.profile(psid)))?.loginId ? true : undefined),
-      'the link',
-    );
+    await replyAndLink(stack, { loginId, psid, at: wroteAt, text: 'Hello?' });
 
     const response = await api('POST', '/messages', {
       to: { loginId },
@@ -223,31 +199,9 @@ describe('after the opt-in', () => {
   });
 
   it('sends the first message on a login event, and no second one when the webhook follows', async () => {
-    const asid = uniqueId('1');
-    const loginId = loginIdFor({
-      asid,
-      appId: LOGIN_APP.appId,
-      pageId: PAGE_ID,
-      clientToken: LOGIN_APP.clientToken,
-    });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-
-    const response = await api('POST', '/logins', {
-      asid,
-      pageId: PAGE_ID,
-      userAccessToken: 'EAAU-user-token',
-      newGrant: true,
-    });
-    await until(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-      'the first message',
-    );
-    await postWebhook(
-      stack,
-      webhook([
-        { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-      ]),
-    );
+    const { loginId, response } = await loginEvent(uniqueId('1'));
+    await optinWithStatus(stack, loginId, 'sent');
+    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     expect(response).toMatchObject({ status: 202, body: { loginId, status: 'queued' } });
@@ -258,23 +212,7 @@ describe('after the opt-in', () => {
     const loginId = newId();
     const { psid } = await sentFirstMessage(loginId);
     const replyAt = Date.now();
-    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: replyAt });
-    await postWebhook(
-      stack,
-      webhook([
-        {
-          sender: { id: psid },
-          recipient: { id: PAGE_ID },
-          timestamp: replyAt,
-          message: { mid: `m_${newId()}`, text: 'Hi!' },
-          prior_message: { source: 'fb_login', identifier: loginId },
-        },
-      ]),
-    );
-    await until(
-      async () => ((await item(keys.profile(psid)))?.loginId ? true : undefined),
-      'the link',
-    );
+    await replyAndLink(stack, { loginId, psid, at: replyAt });
 
     const accepted = await api('POST', '/messages', {
       to: { loginId },
@@ -294,23 +232,8 @@ describe('after the opt-in', () => {
 
   it("deletes a person on Facebook's data deletion callback and shows the status", async () => {
     const asid = uniqueId('1');
-    const loginId = loginIdFor({
-      asid,
-      appId: LOGIN_APP.appId,
-      pageId: PAGE_ID,
-      clientToken: LOGIN_APP.clientToken,
-    });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    await api('POST', '/logins', {
-      asid,
-      pageId: PAGE_ID,
-      userAccessToken: 'EAAU-user-token',
-      newGrant: true,
-    });
-    await until(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-      'the first message',
-    );
+    const { loginId } = await loginEvent(asid);
+    await optinWithStatus(stack, loginId, 'sent');
 
     const signed = signRequest(
       { algorithm: 'HMAC-SHA256', issued_at: Math.floor(Date.now() / 1000), user_id: asid },
@@ -382,16 +305,3 @@ describe('the sweeper', () => {
     expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
   });
 });
-
-async function api(
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown> & { id?: string } }> {
-  const response = await fetch(`${stack.info.apiUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
+import { replyAndLink, scanTable } from '../helpers/e2e-person';
 import {
   API_KEY,
   APP_SECRET,
@@ -311,34 +310,7 @@ describe('the local stack', () => {
       `messages?loginId=${loginId}`,
     );
     const psid = first?.recipientId as string;
-    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID });
-    await postWebhook(
-      stack,
-      body([
-        {
-          pageId: PAGE_ID,
-          items: [
-            {
-              sender: { id: psid },
-              recipient: { id: PAGE_ID },
-              timestamp: Date.now(),
-              message: { mid: `m_${newLoginId()}`, text: 'Hi' },
-              prior_message: { source: 'fb_login', identifier: loginId },
-            },
-          ],
-        },
-      ]),
-    );
-    await eventually(
-      async () => {
-        const { Item } = await stack.doc.send(
-          new GetCommand({ TableName: stack.info.tableName, Key: keys.profile(psid) }),
-        );
-        return Item?.loginId ? true : undefined;
-      },
-      15_000,
-      'the reply to link the PSID',
-    );
+    await replyAndLink(stack, { loginId, psid, text: 'Hi' });
     await emulator(stack, 'faults', {
       pageId: PAGE_ID,
       status: 400,
@@ -361,10 +333,7 @@ describe('the local stack', () => {
       15_000,
       'the follow-up to fail',
     );
-    const { Items = [] } = await stack.doc.send(
-      new ScanCommand({ TableName: stack.info.tableName }),
-    );
-    const table = JSON.stringify(Items);
+    const table = JSON.stringify(await scanTable(stack));
 
     expect(failed).toMatchObject({
       status: 'sent',

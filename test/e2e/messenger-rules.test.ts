@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
+import { callApi, replyAndLink, sendFirstMessage } from '../helpers/e2e-person';
+import { secretDocument } from '../helpers/factories';
+import { emulator, eventually, type RunningStack, startStack } from '../helpers/local-stack';
 import { writeSecretsFile } from '../helpers/secrets-file';
 
 /**
@@ -19,65 +13,15 @@ import { writeSecretsFile } from '../helpers/secrets-file';
 const DAY_MS = 86_400_000;
 let stack: RunningStack;
 
-const newId = () => randomBytes(16).toString('hex');
-const webhook = (items: unknown[]) =>
-  JSON.stringify({ object: 'page', entry: [{ id: PAGE_ID, time: Date.now(), messaging: items }] });
-
-async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
-  const response = await fetch(`${stack.info.apiUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  callApi(stack, method, path, body);
 
 /** A person whose first message went out; with `wroteAgoMs`, who then wrote that long ago. */
 async function person(wroteAgoMs?: number): Promise<{ loginId: string; psid: string }> {
-  const loginId = newId();
-  await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-  await postWebhook(
-    stack,
-    webhook([{ recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } }]),
-  );
-  await eventually(
-    async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-    15_000,
-    'the first message',
-  );
-  const [first] = await emulator<Array<{ recipientId: string }>>(
-    stack,
-    `messages?loginId=${loginId}`,
-  );
-  const psid = first?.recipientId as string;
+  const loginId = randomBytes(16).toString('hex');
+  const { psid } = await sendFirstMessage(stack, loginId);
   if (wroteAgoMs !== undefined) {
-    const at = Date.now() - wroteAgoMs;
-    await emulator(stack, 'user-messages', { psid, pageId: PAGE_ID, timestamp: at });
-    await postWebhook(
-      stack,
-      webhook([
-        {
-          sender: { id: psid },
-          recipient: { id: PAGE_ID },
-          timestamp: at,
-          message: { mid: `m_${newId()}`, text: 'Hello?' },
-          prior_message: { source: 'fb_login', identifier: loginId },
-        },
-      ]),
-    );
-    await eventually(
-      async () => {
-        const { body } = await api('POST', '/messages', {
-          to: { psid },
-          message: { text: 'probe' },
-          tag: 'NO_SUCH_TAG',
-        });
-        // The reply is recorded once the PSID is known: an unknown tag is then the only refusal.
-        return body.error === 'tag_unknown' ? true : undefined;
-      },
-      15_000,
-      'the reply to be recorded',
-    );
+    await replyAndLink(stack, { loginId, psid, at: Date.now() - wroteAgoMs, text: 'Hello?' });
   }
   return { loginId, psid };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../shared/store/table-definition';
+import { tableItem } from '../helpers/e2e-person';
 import {
   OTHER_PAGE_ID,
   OTHER_PAGE_TOKEN,
@@ -64,16 +64,7 @@ async function optIn(pageId: string, count: number): Promise<string[]> {
   return loginIds;
 }
 
-async function pageState(pageId: string) {
-  const { Item } = await stack.doc.send(
-    new GetCommand({
-      TableName: stack.info.tableName,
-      Key: keys.pageState(pageId),
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
-}
+const pageState = (pageId: string) => tableItem(stack, keys.pageState(pageId));
 
 const statuses = async (loginIds: string[]) =>
   Promise.all(loginIds.map(async (id) => (await optinRecord(stack, id))?.status));

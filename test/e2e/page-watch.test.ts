@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { REQUIRED_PAGE_FIELDS } from '../../shared/graph/subscribed-apps';
 import { keys } from '../../shared/store/table-definition';
+import { optinItem, optinWithStatus, pageWebhook, tableItem } from '../helpers/e2e-person';
 import {
   OTHER_PAGE_ID,
   OTHER_PAGE_TOKEN,
@@ -11,6 +9,7 @@ import {
   PAGE_TOKEN,
   secretDocument,
 } from '../helpers/factories';
+import { runLcm } from '../helpers/lcm-cli';
 import {
   emulator,
   eventually,
@@ -28,7 +27,6 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * not; a Page that received an opt-in and then none for PAGE_OPTIN_SILENCE_SECONDS is reported;
  * `lcm pages` shows it all. Tokens travel in headers and bodies, never in a URL.
  */
-const LCM = join(__dirname, '..', '..', 'bin', 'lcm.js');
 const SILENCE_SECONDS = 4;
 
 interface EmulatedRequest {
@@ -44,16 +42,7 @@ interface EmulatorState {
 
 let stack: RunningStack;
 
-async function pageState(pageId: string) {
-  const { Item } = await stack.doc.send(
-    new GetCommand({
-      TableName: stack.info.tableName,
-      Key: keys.pageState(pageId),
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
-}
+const pageState = (pageId: string) => tableItem(stack, keys.pageState(pageId));
 
 /** Waits for a log line of the stack that says `text` about `pageId`. */
 const logLine = (text: string, pageId: string, from = 0, timeoutMs = 5000) =>
@@ -71,24 +60,7 @@ const logLine = (text: string, pageId: string, from = 0, timeoutMs = 5000) =>
   );
 
 /** The real CLI, as `npx lcm pages --local` runs it, against this test's stack. */
-function lcm(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LCM, ...args, '--local'], {
-      env: { ...process.env, LCM_DATA_DIR: stack.info.dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const lcm = (...args: string[]) => runLcm(stack, ...args);
 
 beforeAll(async () => {
   stack = await startStack({
@@ -164,27 +136,9 @@ describe('the Page watchdog, on the local stack', () => {
   it('reports a Page that received opt-ins and then none for longer than the limit', async () => {
     const loginId = randomBytes(32).toString('hex');
     await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    const answer = await postWebhook(
-      stack,
-      JSON.stringify({
-        object: 'page',
-        entry: [
-          {
-            id: PAGE_ID,
-            time: Date.now(),
-            messaging: [
-              { recipient: { id: PAGE_ID }, timestamp: Date.now(), optin: { login_id: loginId } },
-            ],
-          },
-        ],
-      }),
-    );
+    const answer = await postWebhook(stack, pageWebhook([optinItem(loginId)]));
     expect(answer.status).toBe(200);
-    await eventually(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sent' ? true : undefined),
-      15_000,
-      'the first message',
-    );
+    await optinWithStatus(stack, loginId, 'sent');
     const seen = await eventually(
       async () => {
         const state = await pageState(PAGE_ID);

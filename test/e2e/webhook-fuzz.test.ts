@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { signatureFor } from '../../shared/webhook/signature';
+import { optinItem, pageWebhook } from '../helpers/e2e-person';
 import { OTHER_PAGE_ID, PAGE_ID, secretDocument } from '../helpers/factories';
 import { type FuzzBody, fuzzBodies } from '../helpers/fuzz';
 import {
@@ -151,27 +152,7 @@ describe('the local stack under fuzzing', () => {
     // The stack is still up: a valid opt-in now is sent.
     const afterId = `after-fuzz-${started}`;
     await emulator(stack, 'optins', { loginId: afterId, pageId: PAGE_ID, timestamp: Date.now() });
-    const afterStatus = (
-      await postWebhook(
-        stack,
-        JSON.stringify({
-          object: 'page',
-          entry: [
-            {
-              id: PAGE_ID,
-              time: Date.now(),
-              messaging: [
-                {
-                  recipient: { id: PAGE_ID },
-                  timestamp: Date.now(),
-                  optin: { login_id: afterId },
-                },
-              ],
-            },
-          ],
-        }),
-      )
-    ).status;
+    const afterStatus = (await postWebhook(stack, pageWebhook([optinItem(afterId)]))).status;
     const after = await eventually(
       async () => {
         const record = await optinRecord(stack, afterId);
