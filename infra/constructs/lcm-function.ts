@@ -103,6 +103,10 @@ export class LcmFunction extends Construct {
         // the runtime ships that month. The price is a bigger bundle (~1.1 MB minified with
         // Powertools and zod) and a slightly slower cold start.
         externalModules: [],
+        // The packages' ES module builds first: esbuild can leave out what a function does not
+        // use (the SDK's CommonJS build cannot be tree-shaken). Measured with `npm run bench`:
+        // the webhook's bundle 685 → 461 KiB, the others about 220 KiB smaller each.
+        mainFields: ['module', 'main'],
         define: props.bundling?.define,
       },
     });

@@ -153,6 +153,8 @@ function bundles(): void {
         format: 'cjs',
         outfile,
         external: external ? ['@aws-sdk/*'] : [],
+        // As the stack bundles (`LcmFunction`): the ES module builds first, tree-shaken.
+        mainFields: ['module', 'main'],
         define:
           name === 'sender'
             ? {
