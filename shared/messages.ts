@@ -1,6 +1,6 @@
-import * as z from './zod';
 import { FIRST_MESSAGE_WINDOW_MS } from './login-connect/window';
 import { isWellFormed } from './text';
+import * as z from './zod';
 
 /**
  * The contract between the webhook (which writes queue messages) and the sender (which reads

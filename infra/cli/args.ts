@@ -1,21 +1,12 @@
+import { OPTIN_STATUSES as OPTIN_RECORD_STATUSES } from '../../shared/store/optin-store';
 import type { PersonKind } from '../../shared/store/table-definition';
 import { UsageError } from './errors';
 import { closest, type OptionSpec, parseOptions, wholeNumber } from './options';
 import { DAY_MS, parseSince } from './time';
 
-/** Every status an opt-in record can have (see the README's record layout). */
-export const OPTIN_STATUSES = [
-  'pending',
-  'sending',
-  'sent',
-  'expired',
-  'opted_out',
-  'page_locked',
-  'failed',
-  'unknown',
-  /** A webhook opt-in that broke the input contract: recorded, never sent (a `REJECTED#` item). */
-  'rejected',
-] as const;
+/** Every status `lcm` filters on: an opt-in record's, and `rejected` (a `REJECTED#` item: a
+ * webhook opt-in that broke the input contract, recorded, never sent). */
+export const OPTIN_STATUSES = [...OPTIN_RECORD_STATUSES, 'rejected'] as const;
 
 /** `--since` reaches back this far at most: one Query per day, and records expire long before. */
 export const MAX_SINCE_DAYS = 400;

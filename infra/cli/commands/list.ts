@@ -1,3 +1,4 @@
+import { nonEmptyString } from '../../../shared/json';
 import { BY_OPTIN_DAY, type Item, optinsByDay } from '../../../shared/store/inspect';
 import { type Context, type Outcome, shortId } from '../context';
 import { formatTable } from '../table';
@@ -40,7 +41,7 @@ export interface ListView {
   optins: ListedOptin[];
 }
 
-const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+const str = nonEmptyString;
 
 export function listedOptin(item: Item, nowMs: number): ListedOptin {
   const optinAtMs = msOf(item.optinAt);

@@ -1,3 +1,4 @@
+import { nonEmptyString } from '../../../../shared/json';
 import {
   explainFollowupReason,
   explainReason,
@@ -10,6 +11,7 @@ import type { Item } from '../../../../shared/store/inspect';
 import {
   type PersonId,
   type PersonKind,
+  parsePersonKey,
   personKey,
 } from '../../../../shared/store/table-definition';
 import { msOf } from '../../time';
@@ -28,21 +30,10 @@ import {
  * and every field is tested without a table.
  */
 
-const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+const str = nonEmptyString;
 const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
 const defined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-
-const PREFIX_KIND: Array<[string, PersonKind]> = [
-  ['LOGIN#', 'login'],
-  ['PSID#', 'psid'],
-  ['ASID#', 'asid'],
-];
-function personOfKey(key: string): PersonId | undefined {
-  for (const [prefix, kind] of PREFIX_KIND)
-    if (key.startsWith(prefix)) return { kind, id: key.slice(prefix.length) };
-  return undefined;
-}
 
 export function errorView(item: unknown): ErrorView {
   const e = (item ?? {}) as Item;
@@ -210,8 +201,8 @@ export function buildInspectView(args: {
   const bySk = (test: (sk: string) => boolean) => items.filter((i) => test(String(i.sk)));
   const links = new Map<string, LinkView>();
   for (const item of bySk((sk) => sk.startsWith('LINK#'))) {
-    const from = personOfKey(String(item.pk));
-    const to = personOfKey(String(item.sk).slice('LINK#'.length));
+    const from = parsePersonKey(String(item.pk));
+    const to = parsePersonKey(String(item.sk).slice('LINK#'.length));
     if (!from || !to) continue;
     // Links are written both ways; show each pair once.
     const pair = [personKey(from), personKey(to)].sort().join('|');
@@ -235,7 +226,7 @@ export function buildInspectView(args: {
       }),
     ),
     suppressions: bySk((sk) => sk === 'SUPPRESSION').flatMap((item) => {
-      const person = personOfKey(String(item.pk));
+      const person = parsePersonKey(String(item.pk));
       if (!person) return [];
       return [
         defined({
@@ -268,7 +259,7 @@ export function buildInspectView(args: {
       .sort(newestFirst)
       .slice(0, MAX_EVENTS)
       .flatMap((item) => {
-        const owner = personOfKey(String(item.pk));
+        const owner = parsePersonKey(String(item.pk));
         if (!owner) return [];
         // The payload may hold what the person wrote: only the event's kind and time are shown.
         return [
