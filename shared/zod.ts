@@ -4,8 +4,9 @@
  * would be most of its bundle and its cold start. Import it as `import * as z from './zod'` (a
  * namespace import is what lets esbuild leave out what is not used).
  */
-import { config } from 'zod/mini';
+
 import { en } from 'zod/locales';
+import { config } from 'zod/mini';
 
 config(en());
 
