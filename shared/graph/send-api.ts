@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { redactSecrets } from '../redact';
+import { graphFailure } from './graph-error';
 import type { GraphConfig, SendMessage, SendOutcome } from './ports';
 import { parseUsageHeaders } from './usage';
 
@@ -85,24 +86,9 @@ async function readResponse(response: Response, known: string[]): Promise<SendOu
       ...usage,
     };
   }
-  const error = (json?.error ?? {}) as Record<string, unknown>;
-  const num = (v: unknown) =>
-    typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
-  const code = num(error.code);
-  const subcode = num(error.error_subcode);
   return {
     ok: false,
-    failure: {
-      httpStatus: response.status,
-      ...(code !== undefined ? { code } : {}),
-      ...(subcode !== undefined ? { subcode } : {}),
-      ...(typeof error.type === 'string' ? { type: error.type } : {}),
-      ...(typeof error.fbtrace_id === 'string' ? { fbtraceId: error.fbtrace_id } : {}),
-      message:
-        typeof error.message === 'string'
-          ? redactSecrets(error.message, known).slice(0, 500)
-          : `HTTP ${response.status}`,
-    },
+    failure: graphFailure(response.status, json, known),
     ...usage,
   };
 }

@@ -1,6 +1,7 @@
 import { isObject } from '../json';
 import type { SendFailure } from '../login-connect/send-errors';
 import { redactSecrets } from '../redact';
+import { graphFailure } from './graph-error';
 import type { GraphConfig, SubscribedAppsClient } from './ports';
 import { appSecretProof } from './send-api';
 
@@ -52,24 +53,7 @@ export function subscribedAppsClient(
     }
     const json: unknown = await response.json().catch(() => undefined);
     if (response.ok && isObject(json)) return { ok: true, json };
-    const error = isObject(json) && isObject(json.error) ? json.error : {};
-    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-    const code = num(error.code);
-    const subcode = num(error.error_subcode);
-    return {
-      ok: false,
-      failure: {
-        httpStatus: response.status,
-        ...(code !== undefined ? { code } : {}),
-        ...(subcode !== undefined ? { subcode } : {}),
-        ...(typeof error.type === 'string' ? { type: error.type } : {}),
-        ...(typeof error.fbtrace_id === 'string' ? { fbtraceId: error.fbtrace_id } : {}),
-        message:
-          typeof error.message === 'string'
-            ? redactSecrets(error.message, known).slice(0, 500)
-            : `HTTP ${response.status}`,
-      },
-    };
+    return { ok: false, failure: graphFailure(response.status, json, known) };
   }
 
   return {
