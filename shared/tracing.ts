@@ -21,7 +21,9 @@ export function captureClient<T>(client: T): T {
 
 /**
  * `fn` with each call in a subsegment called `name` (e.g. `Graph.send`); errors are recorded on
- * it. `facts` may add annotations from the answer (never tokens or message text).
+ * it. `facts` may add annotations from the answer (never tokens or message text). The subsegment
+ * is never made the current segment: the records of a batch run at once, and X-Ray keeps one
+ * current segment per Lambda instance, so one record's calls would be filed under another's.
  */
 export function traced<A extends unknown[], R>(
   name: string,
@@ -32,7 +34,6 @@ export function traced<A extends unknown[], R>(
     const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
     if (parent === undefined) return fn(...args);
     const subsegment = parent.addNewSubsegment(name);
-    tracer.setSegment(subsegment);
     try {
       const result = await fn(...args);
       for (const [key, value] of Object.entries(facts?.(result) ?? {}))
@@ -43,7 +44,6 @@ export function traced<A extends unknown[], R>(
       throw error;
     } finally {
       subsegment.close();
-      tracer.setSegment(parent);
     }
   };
 }

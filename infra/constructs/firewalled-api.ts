@@ -185,7 +185,10 @@ export class FirewalledApi extends Construct implements PipelineApi {
     const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       metricName: `${metricPrefix}${name}`,
-      sampledRequestsEnabled: true,
+      // Off: a sampled request keeps every header and the query string for hours, which is the
+      // backend's `Authorization: Bearer` key and the handshake's verify token, readable by
+      // anyone allowed `wafv2:GetSampledRequests`; unlike WAF logging, it cannot be redacted.
+      sampledRequestsEnabled: false,
     });
     // What WAF sees is the path as called, stage included (`/prod/webhook`). ENDS_WITH rather
     // than EXACTLY keeps Facebook under the webhook's own limit even if the path reached WAF

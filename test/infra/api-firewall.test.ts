@@ -177,7 +177,7 @@ describe('PipelineStack with apiFirewall', () => {
       expect(webAcl()).toMatchObject({
         Scope: 'REGIONAL',
         DefaultAction: { Allow: {} },
-        VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true },
+        VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: false },
       });
       expect(webAcl().Rules.map((r: { Name: string }) => r.Name)).toEqual([
         'WebhookPerIp',
@@ -196,7 +196,7 @@ describe('PipelineStack with apiFirewall', () => {
             ScopeDownStatement: WEBHOOK_PATH,
           },
         },
-        VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true },
+        VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: false },
       });
     });
 
