@@ -1,19 +1,21 @@
 /**
- * The sender's event source, locally: what Lambda's SQS event source mapping does in AWS.
+ * The sender's event source, locally: what Lambda's SQS event source mapping does in AWS. The
+ * rules (pollers, scaling, batching window, partial batch responses) are in
+ * `sqs-event-source.ts`; this process plugs in the queue and the sender's instances.
  *
- * - Up to LCM_SENDER_CONCURRENCY invocations run at once (the mapping's `maxConcurrency`), each in
- *   its own sender instance (`function-instance.cts`, a worker thread with its own copy of the
- *   handler's module state, as each Lambda instance has), one batch at a time. Instances are
- *   started when all the others are busy, as Lambda scales out; their start-up (a cold start)
- *   does not count against the timeout.
- * - The queue is received from whenever an instance is free, so a slow batch holds only its own
- *   instance: the others keep taking batches.
+ * - Each concurrent invocation runs in its own sender instance (`function-instance.cts`, a worker
+ *   thread with its own copy of the handler's module state, as each Lambda instance has), one
+ *   batch at a time. The initial pollers' instances start with the process; more start when all
+ *   are busy, as Lambda scales out; their start-up (a cold start) does not count against the
+ *   timeout.
  * - An invocation gets LCM_SENDER_TIMEOUT_SECONDS. One that runs longer is timed out as Lambda
  *   does it: its instance is stopped mid-work and replaced, nothing of its batch is deleted, and
  *   its messages come back after their visibility timeout (or when the handler had set it).
- * - After an invocation, the records that succeeded are deleted and the reported failures are
- *   left for SQS to deliver again; an invocation that throws or crashes fails its whole batch.
- *   SQS itself moves a message to the DLQ after maxReceiveCount receives.
+ * - SQS itself moves a message to the DLQ after maxReceiveCount receives.
+ *
+ * Settings (the stack sets them from SENDER_*): LCM_SENDER_BATCH_SIZE, LCM_SENDER_CONCURRENCY
+ * (the mapping's maxConcurrency), LCM_SENDER_BATCH_WINDOW_MS, LCM_SENDER_TIMEOUT_SECONDS; without
+ * them, a deployment's defaults.
  *
  * Runs as its own process, so the whole sender can crash as Lambda instances can; the stack then
  * starts a new one.
@@ -27,19 +29,31 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DEFAULT_SETTINGS } from '../../shared/defaults';
 import type { Invocation, InvocationResult } from './function-instance.cjs';
 import { handlerModules, startFunctionInstance } from './handler-modules';
+import {
+  type InvocationOutcome,
+  LAMBDA_INITIAL_CONCURRENCY,
+  type SourceMessage,
+  SqsEventSource,
+} from './sqs-event-source';
 
 const env = process.env;
+const numberOr = (raw: string | undefined, fallback: number) =>
+  raw === undefined || raw === '' ? fallback : Number(raw);
 const queueUrl = env.QUEUE_URL ?? '';
-const batchSize = Number(env.LCM_SENDER_BATCH_SIZE ?? 10);
-const concurrency = Math.max(1, Number(env.LCM_SENDER_CONCURRENCY ?? 5));
-const timeoutMs = Number(env.LCM_SENDER_TIMEOUT_SECONDS ?? 30) * 1000;
+const batchSize = numberOr(env.LCM_SENDER_BATCH_SIZE, DEFAULT_SETTINGS.senderBatchSize);
+const maxConcurrency = Math.max(
+  1,
+  numberOr(env.LCM_SENDER_CONCURRENCY, DEFAULT_SETTINGS.senderMaxConcurrency),
+);
+const windowMs = numberOr(env.LCM_SENDER_BATCH_WINDOW_MS, 0);
+const timeoutMs =
+  numberOr(env.LCM_SENDER_TIMEOUT_SECONDS, DEFAULT_SETTINGS.senderTimeoutSeconds) * 1000;
 const region = env.AWS_REGION ?? 'us-east-1';
 /** The sender's module: set by the stack (a bundle with `LCM_HANDLERS=bundles`), else its source. */
 const senderModule = env.LCM_SENDER_MODULE || handlerModules({ kind: 'sources' }).sender;
-/** Long-poll wait: short, so that a stop does not wait long. */
-const WAIT_SECONDS = 1;
 
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const log = (line: string): void => {
@@ -111,146 +125,130 @@ class Instance {
   }
 }
 
-let stopping = false;
-const aborter = new AbortController();
-/** Every instance, started or starting; at most `concurrency`. */
-const instances = new Set<Instance>();
-const idle: Instance[] = [];
-const inFlight = new Set<Promise<void>>();
-let wakeReceiver: (() => void) | undefined;
+/**
+ * The sender's instances, as Lambda keeps execution environments: an invocation takes a warm one,
+ * or starts one (a cold start, not counted against the timeout) when all are busy. One that timed
+ * out or crashed is stopped and never used again.
+ */
+class InstancePool {
+  private readonly idle: Instance[] = [];
+  private readonly all = new Set<Instance>();
 
-function release(instance: Instance): void {
-  idle.push(instance);
-  wakeReceiver?.();
-}
-
-/** Starts an instance (a cold start) and makes it available once its handler is loaded. */
-function startInstance(): void {
-  const instance = new Instance();
-  instances.add(instance);
-  instance.ready.then(
-    () => release(instance),
-    (error: unknown) => {
-      instances.delete(instance);
-      log(`a sender instance failed to start: ${(error as Error).message}`);
-      wakeReceiver?.();
-    },
-  );
-}
-
-function retire(instance: Instance): void {
-  instances.delete(instance);
-  void instance.stop();
-}
-
-async function invoke(instance: Instance, messages: Message[]): Promise<void> {
-  const event: SQSEvent = { Records: messages.map(toRecord) };
-  const started = performance.now();
-  const outcome = await instance.invoke(event);
-  // The stack sums these for the benchmark (what Lambda would bill).
-  if (process.connected) process.send?.({ invocationMs: performance.now() - started });
-  if (outcome === 'timeout' || 'crashed' in outcome) {
-    // As Lambda does: the instance is gone, nothing of the batch is deleted, and its messages
-    // come back after their visibility timeout. A new instance starts when one is needed.
-    log(
-      outcome === 'timeout'
-        ? `a sender invocation timed out after ${timeoutMs} ms; its ${messages.length} message(s) come back after their visibility timeout`
-        : `a sender instance crashed (${outcome.crashed}); its ${messages.length} message(s) come back after their visibility timeout`,
-    );
-    retire(instance);
-    wakeReceiver?.();
-    return;
-  }
-  release(instance);
-  let failed: Set<string>;
-  if (outcome.ok) {
-    const response = outcome.response as SQSBatchResponse;
-    failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  } else {
-    // As Lambda does: an invocation that throws fails the whole batch.
-    log(`sender invocation failed: ${outcome.message}`);
-    failed = new Set(event.Records.map((r) => r.messageId));
-  }
-  const done = event.Records.filter((r) => !failed.has(r.messageId));
-  if (done.length === 0) return;
-  try {
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-      }),
-    );
-  } catch (error) {
-    // The messages come back and the sender skips what already ended, as after a lost delete.
-    log(`delete failed: ${(error as Error).message}`);
-  }
-}
-
-/** Receives a batch whenever an instance is free, and hands it over without waiting for it. */
-async function receiveLoop(): Promise<void> {
-  while (!stopping) {
-    const instance = idle.shift();
-    if (!instance) {
-      // Everything is busy: scale out if allowed, then wait for an instance to be free.
-      if (instances.size < concurrency) startInstance();
-      await new Promise<void>((resolve) => {
-        wakeReceiver = resolve;
-      });
-      wakeReceiver = undefined;
-      continue;
-    }
-    let messages: Message[];
-    try {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: batchSize,
-          WaitTimeSeconds: WAIT_SECONDS,
-          MessageSystemAttributeNames: ['All'],
-        }),
-        { abortSignal: aborter.signal },
+  /** Starts `count` instances now; resolves when the first is ready (rejects if none starts). */
+  async warm(count: number): Promise<void> {
+    const starting = Array.from({ length: count }, () => this.start());
+    await Promise.any(starting.map((s) => s.then((i) => this.release(i))));
+    for (const s of starting)
+      s.then(
+        (i) => this.release(i),
+        () => undefined,
       );
-      messages = received.Messages ?? [];
+  }
+
+  async invoke(event: SQSEvent): Promise<InvocationOutcome> {
+    let instance = this.idle.pop();
+    if (!instance) {
+      try {
+        instance = await this.start();
+      } catch (error) {
+        return {
+          kind: 'lost',
+          reason: `a sender instance failed to start (${(error as Error).message})`,
+        };
+      }
+    }
+    const outcome = await instance.invoke(event);
+    if (outcome === 'timeout' || 'crashed' in outcome) {
+      // As Lambda does: the instance is gone; a new one starts when one is needed.
+      this.all.delete(instance);
+      void instance.stop();
+      return {
+        kind: 'lost',
+        reason:
+          outcome === 'timeout'
+            ? `a sender invocation timed out after ${timeoutMs} ms`
+            : `a sender instance crashed (${outcome.crashed})`,
+      };
+    }
+    this.release(instance);
+    if (!outcome.ok) return { kind: 'threw', message: outcome.message };
+    const response = outcome.response as SQSBatchResponse;
+    return {
+      kind: 'returned',
+      failedIds: response.batchItemFailures.map((f) => f.itemIdentifier),
+    };
+  }
+
+  private async start(): Promise<Instance> {
+    const instance = new Instance();
+    this.all.add(instance);
+    try {
+      await instance.ready;
     } catch (error) {
-      idle.unshift(instance);
-      if (stopping) return;
-      log(`receive failed: ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      continue;
+      this.all.delete(instance);
+      throw error;
     }
-    if (messages.length === 0) {
-      idle.unshift(instance);
-      continue;
-    }
-    const running = invoke(instance, messages).catch((error: unknown) =>
-      log(`invocation: ${(error as Error).message}`),
-    );
-    inFlight.add(running);
-    void running.finally(() => inFlight.delete(running));
+    return instance;
+  }
+
+  private release(instance: Instance): void {
+    if (this.all.has(instance) && !this.idle.includes(instance)) this.idle.push(instance);
   }
 }
 
 async function main(): Promise<void> {
-  // One warm instance before the stack says it is ready; more start as the load needs them.
-  startInstance();
-  await new Promise<void>((resolve) => {
-    wakeReceiver = resolve;
-  });
-  wakeReceiver = undefined;
-  if (idle.length === 0) throw new Error('the first sender instance did not start');
+  const pool = new InstancePool();
+  // Warm instances for the initial pollers before the stack says it is ready (the first one
+  // awaited, the others in the background); more start as the load needs them.
+  await pool.warm(Math.min(LAMBDA_INITIAL_CONCURRENCY, maxConcurrency));
+  const source = new SqsEventSource<Message & SourceMessage>(
+    {
+      receive: async (max, waitSeconds, signal) => {
+        const received = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: max,
+            WaitTimeSeconds: waitSeconds,
+            MessageSystemAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        );
+        return (received.Messages ?? []).map((m) => ({
+          ...m,
+          messageId: m.MessageId ?? randomUUID(),
+          receiptHandle: m.ReceiptHandle ?? '',
+        }));
+      },
+      delete: async (messages) => {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
+          }),
+        );
+      },
+    },
+    { invoke: (messages) => pool.invoke({ Records: messages.map(toRecord) }) },
+    { batchSize, maxBatchingWindowMs: windowMs, maxConcurrency },
+    {
+      log,
+      // The stack sums these for the benchmark (what Lambda would bill).
+      onInvocation: (ms) => {
+        if (process.connected) process.send?.({ invocationMs: ms });
+      },
+    },
+  );
+  let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    aborter.abort();
-    wakeReceiver?.();
+    // Let the batches in flight finish, as a Lambda deployment would, but not for long.
+    void source.stop(5000).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  source.start();
   process.send?.({ ready: true });
-  await receiveLoop();
-  // Let the batches in flight finish, as a Lambda deployment would, but not for long.
-  await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 5000))]);
-  process.exit(0);
 }
 
 main().catch((error) => {

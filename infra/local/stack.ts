@@ -62,8 +62,15 @@ export interface LocalStackOptions {
   /** Meta granted the Human Agent feature (the stack setting `humanAgentEnabled`). */
   humanAgentEnabled: boolean;
   senderTimeoutSeconds: number;
+  /** Records per invocation at most (the event source's `batchSize`). */
   senderBatchSize: number;
+  /** Concurrent sender invocations at most (the event source's `maxConcurrency`). */
   senderConcurrency: number;
+  /**
+   * The event source's batching window (`MaximumBatchingWindowInSeconds`); the stack sets none,
+   * Lambda's default 0. @default 0
+   */
+  senderBatchWindowSeconds?: number;
   graphTimeoutSeconds: number;
   /** How often the sweeper runs, as EventBridge runs it in AWS. */
   sweepIntervalSeconds: number;
@@ -119,9 +126,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     sendUnknownOutcome: env.SEND_UNKNOWN_OUTCOME || 'retry',
     humanAgentEnabled: env.HUMAN_AGENT_ENABLED === 'true',
     senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
-    senderBatchSize: num('SENDER_BATCH_SIZE', 10),
-    // As many concurrent invocations as a deployment allows by default (`senderMaxConcurrency`).
+    // The event source as a deployment sets it up by default (`senderBatchSize`,
+    // `senderMaxConcurrency`, no batching window).
+    senderBatchSize: num('SENDER_BATCH_SIZE', DEPLOYED.senderBatchSize),
     senderConcurrency: num('SENDER_CONCURRENCY', DEPLOYED.senderMaxConcurrency),
+    senderBatchWindowSeconds: num('SENDER_BATCH_WINDOW_SECONDS', 0),
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
     sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
     ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),
@@ -341,6 +350,7 @@ async function start(
     POWERTOOLS_METRICS_DISABLED: 'true',
     LCM_SENDER_BATCH_SIZE: String(options.senderBatchSize),
     LCM_SENDER_CONCURRENCY: String(options.senderConcurrency),
+    LCM_SENDER_BATCH_WINDOW_MS: String((options.senderBatchWindowSeconds ?? 0) * 1000),
     LCM_SENDER_TIMEOUT_SECONDS: String(options.senderTimeoutSeconds),
     SWEEP_GRACE_SECONDS: String(options.sweepGraceSeconds ?? options.senderTimeoutSeconds * 6 + 60),
     PAGE_BACKOFF_BASE_SECONDS: String(options.pageBackoffBaseSeconds),
