@@ -5,9 +5,8 @@
  *
  * - Each concurrent invocation runs in its own sender instance (`function-instance.cts`, a worker
  *   thread with its own copy of the handler's module state, as each Lambda instance has), one
- *   batch at a time. The initial pollers' instances start with the process; more start when all
- *   are busy, as Lambda scales out; their start-up (a cold start) does not count against the
- *   timeout.
+ *   batch at a time. One instance starts with the process; more start when all are busy, as
+ *   Lambda scales out; their start-up (a cold start) does not count against the timeout.
  * - An invocation gets LCM_SENDER_TIMEOUT_SECONDS. One that runs longer is timed out as Lambda
  *   does it: its instance is stopped mid-work and replaced, nothing of its batch is deleted, and
  *   its messages come back after their visibility timeout (or when the handler had set it).
@@ -32,12 +31,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEFAULT_SETTINGS } from '../../shared/defaults';
 import type { Invocation, InvocationResult } from './function-instance.cjs';
 import { handlerModules, startFunctionInstance } from './handler-modules';
-import {
-  type InvocationOutcome,
-  LAMBDA_INITIAL_CONCURRENCY,
-  type SourceMessage,
-  SqsEventSource,
-} from './sqs-event-source';
+import { type InvocationOutcome, type SourceMessage, SqsEventSource } from './sqs-event-source';
 
 const env = process.env;
 const numberOr = (raw: string | undefined, fallback: number) =>
@@ -198,9 +192,10 @@ class InstancePool {
 
 async function main(): Promise<void> {
   const pool = new InstancePool();
-  // Warm instances for the initial pollers before the stack says it is ready (the first one
-  // awaited, the others in the background); more start as the load needs them.
-  await pool.warm(Math.min(LAMBDA_INITIAL_CONCURRENCY, maxConcurrency));
+  // One warm instance before the stack says it is ready; more start as the load needs them. Each
+  // costs 1 to 3 s of CPU to start (the sources through tsx, the SDK, Powertools), which every
+  // stack start of the end-to-end suite would pay for instances most tests never use.
+  await pool.warm(1);
   const source = new SqsEventSource<Message & SourceMessage>(
     {
       receive: async (max, waitSeconds, signal) => {

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { PAGE_ID, secretDocument } from '../helpers/factories';
+import {
+  emulator,
+  eventually,
+  postWebhook,
+  type RunningStack,
+  startStack,
+} from '../helpers/local-stack';
+import { writeSecretsFile } from '../helpers/secrets-file';
+
+/**
+ * The local sender's event source against the real queue and sender (see "The local sender" in
+ * the README): batches run side by side, and a batching window gathers messages into one batch.
+ * The rules themselves are tested in `test/unit/local/sqs-event-source.test.ts`.
+ */
+interface Message {
+  recipient: { login_id?: string };
+  at: string;
+}
+
+function optinBody(loginIds: string[]): string {
+  const timestamp = Date.now();
+  return JSON.stringify({
+    object: 'page',
+    entry: [
+      {
+        id: PAGE_ID,
+        time: timestamp,
+        messaging: loginIds.map((id) => ({
+          recipient: { id: PAGE_ID },
+          timestamp,
+          optin: { login_id: id },
+        })),
+      },
+    ],
+  });
+}
+
+async function newOptins(stack: RunningStack, count: number): Promise<string[]> {
+  const loginIds = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
+  for (const loginId of loginIds) await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
+  return loginIds;
+}
+
+/** When Graph accepted each of these opt-ins' message, once every one has one. */
+async function sentTimes(stack: RunningStack, loginIds: string[]): Promise<number[]> {
+  const wanted = new Set(loginIds);
+  const sent = await eventually(
+    async () => {
+      const messages = (await emulator<Message[]>(stack, 'messages')).filter((m) =>
+        wanted.has(m.recipient.login_id ?? ''),
+      );
+      return messages.length >= loginIds.length ? messages : undefined;
+    },
+    60_000,
+    'every opt-in to be sent',
+  );
+  expect(sent).toHaveLength(loginIds.length);
+  return sent.map((m) => Date.parse(m.at)).sort((a, b) => a - b);
+}
+
+describe('the local sender with the default settings (5 concurrent batches)', () => {
+  let stack: RunningStack;
+
+  beforeAll(async () => {
+    stack = await startStack({ LCM_SECRETS_FILE: writeSecretsFile(secretDocument()) });
+  }, 90_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('runs several batches at once: 4 batches whose Graph calls take 3 s end together', async () => {
+    // Arrange: every Send API call answers after 3 s.
+    const loginIds = await newOptins(stack, 40);
+    await emulator(stack, 'flaky', { rate: 1, faults: [{ delayMs: 3000 }] });
+
+    // Act: 4 webhooks of 10 opt-ins at once, so 4 batches of 10 (or more, smaller ones).
+    const responses = await Promise.all(
+      [0, 10, 20, 30].map((i) => postWebhook(stack, optinBody(loginIds.slice(i, i + 10)))),
+    );
+    const times = await sentTimes(stack, loginIds);
+    await fetch(`${stack.info.graphEmulatorUrl}/_emulator/flaky`, { method: 'DELETE' });
+
+    // Assert: one batch at a time would spread the sends over at least 4 × 3 s.
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const spreadMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
+    expect(spreadMs).toBeLessThan(3000);
+  }, 90_000);
+});
+
+describe('the local sender with a batching window (SENDER_BATCH_WINDOW_SECONDS=3)', () => {
+  let stack: RunningStack;
+
+  beforeAll(async () => {
+    // One poller: each poller gathers its own batch, so with several, messages arriving apart
+    // could each start a window of their own in another poller.
+    stack = await startStack({
+      LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
+      SENDER_BATCH_WINDOW_SECONDS: '3',
+      SENDER_CONCURRENCY: '1',
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('gathers opt-ins that arrive within the window and sends them together when it ends', async () => {
+    // Arrange
+    const loginIds = await newOptins(stack, 3);
+
+    // Act: one opt-in per webhook, 500 ms apart.
+    const posted = Date.now();
+    for (const loginId of loginIds) {
+      expect((await postWebhook(stack, optinBody([loginId]))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const times = await sentTimes(stack, loginIds);
+
+    // Assert: nothing before the window ends (3 s after the first), then all three at once.
+    expect((times[0] ?? 0) - posted).toBeGreaterThanOrEqual(2900);
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeLessThan(1000);
+  }, 60_000);
+});
