@@ -219,11 +219,18 @@ export class SqsEventSource<M extends SourceMessage> {
       if (leftMs <= 0) break;
       // Whole seconds of long polling while they fit in the window, then short polls.
       const wait = Math.min(Math.floor(leftMs / 1000), longPollSeconds);
-      const more = await this.queue.receive(
-        Math.min(batchSize - batch.length, SQS_MAX_PER_RECEIVE),
-        wait,
-        signal,
-      );
+      let more: M[];
+      try {
+        more = await this.queue.receive(
+          Math.min(batchSize - batch.length, SQS_MAX_PER_RECEIVE),
+          wait,
+          signal,
+        );
+      } catch (error) {
+        // What was gathered is in flight: invoke with it rather than leave it to its visibility.
+        if (!this.stopping) this.hooks.log?.(`receive failed: ${(error as Error).message}`);
+        break;
+      }
       batch.push(...more);
       if (more.length === 0 && wait === 0) await sleep(Math.min(leftMs, 50));
     }

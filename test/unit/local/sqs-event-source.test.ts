@@ -284,6 +284,24 @@ describe('SqsEventSource', () => {
       expect(queue.receives.filter((r) => r.got > 0).map((r) => r.max)).toEqual([10, 10, 5]);
     });
 
+    it('invokes with what it gathered when a later receive of the window fails', async () => {
+      const queue = new FakeQueue();
+      const fn = new FakeFunction(5);
+      const receive = queue.receive.bind(queue);
+      let calls = 0;
+      queue.receive = async (max, waitSeconds, signal) => {
+        calls += 1;
+        if (calls === 2) throw new Error('connection reset');
+        return receive(max, waitSeconds, signal);
+      };
+      start(queue, fn, { maxConcurrency: 1, maxBatchingWindowMs: 2000 });
+
+      queue.send(3);
+      await until(() => fn.batches.length === 1, 1000);
+
+      expect(fn.batches[0]?.ids).toHaveLength(3);
+    });
+
     it('refuses a batch above 10 without a window, as AWS does', () => {
       expect(
         () =>
