@@ -81,6 +81,8 @@ class Instance {
   private readonly worker: Worker;
   private pending: ((outcome: Outcome) => void) | undefined;
   readonly ready: Promise<void>;
+  /** The worker is gone (crashed, or stopped). */
+  exited = false;
 
   constructor() {
     this.worker = startFunctionInstance(senderModule, 'sender');
@@ -93,7 +95,10 @@ class Instance {
       this.worker.once('exit', (code) => reject(new Error(`exited with ${code}`)));
     });
     this.worker.on('error', (error) => this.settle({ crashed: error.message }));
-    this.worker.on('exit', (code) => this.settle({ crashed: `exited with ${code}` }));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.settle({ crashed: `exited with ${code}` });
+    });
   }
 
   /** Runs the batch; resolves with its result, or `timeout` once `timeoutMs` has passed. */
@@ -141,6 +146,11 @@ class InstancePool {
 
   async invoke(event: SQSEvent): Promise<InvocationOutcome> {
     let instance = this.idle.pop();
+    // One that died while idle is dropped, as Lambda replaces a dead execution environment.
+    while (instance?.exited) {
+      this.all.delete(instance);
+      instance = this.idle.pop();
+    }
     if (!instance) {
       try {
         instance = await this.start();
