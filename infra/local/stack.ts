@@ -111,6 +111,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
       throw new Error(`${name} must be a whole number, got "${raw}"`);
     return value;
   };
+  const senderBatchSize = num('SENDER_BATCH_SIZE', DEPLOYED.senderBatchSize);
+  const senderBatchWindowSeconds = num('SENDER_BATCH_WINDOW_SECONDS', 0);
+  // As the event source mapping refuses them.
+  if (senderBatchSize < 1 || senderBatchSize > 10_000)
+    throw new Error(`SENDER_BATCH_SIZE must be 1 to 10000, got ${senderBatchSize}`);
+  if (senderBatchSize > 10 && senderBatchWindowSeconds < 1)
+    throw new Error('a SENDER_BATCH_SIZE above 10 needs SENDER_BATCH_WINDOW_SECONDS of 1 or more');
+  if (senderBatchWindowSeconds > 300)
+    throw new Error(
+      `SENDER_BATCH_WINDOW_SECONDS must be 0 to 300, got ${senderBatchWindowSeconds}`,
+    );
   return {
     port: num('PORT', 3000),
     dynamodbPort: num('DYNAMODB_PORT', 8000),
@@ -128,9 +139,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv, argv: string[] = []): Loc
     senderTimeoutSeconds: num('SENDER_TIMEOUT_SECONDS', 30),
     // The event source as a deployment sets it up by default (`senderBatchSize`,
     // `senderMaxConcurrency`, no batching window).
-    senderBatchSize: num('SENDER_BATCH_SIZE', DEPLOYED.senderBatchSize),
+    senderBatchSize,
     senderConcurrency: num('SENDER_CONCURRENCY', DEPLOYED.senderMaxConcurrency),
-    senderBatchWindowSeconds: num('SENDER_BATCH_WINDOW_SECONDS', 0),
+    senderBatchWindowSeconds,
     graphTimeoutSeconds: num('GRAPH_TIMEOUT_SECONDS', 10),
     sweepIntervalSeconds: num('SWEEP_INTERVAL_SECONDS', 60),
     ...(env.SWEEP_GRACE_SECONDS ? { sweepGraceSeconds: num('SWEEP_GRACE_SECONDS', 0) } : {}),
