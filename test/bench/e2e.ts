@@ -253,8 +253,8 @@ function summary(
         'opt-ins/s',
         'p50 / p99 ms',
         'DynamoDB requests per first message',
-        'DynamoDB Local alone allows',
-        ...labels.map((l) => `CPU ms/opt-in: ${l}`),
+        'DynamoDB Local alone allows (share used)',
+        'CPU ms per opt-in: DynamoDB Local / stack / sender / Graph / load',
         'machine: cores busy (ours), load average',
       ],
       scenarios.map((s) => {
@@ -265,8 +265,8 @@ function summary(
           fixed(throughputOf(s), 1),
           `${percentile(s.result.latencies, 50)} / ${percentile(s.result.latencies, 99)}`,
           c.terms.map((t) => `${t.perMessage.toFixed(2)} ${t.operation}`).join(', '),
-          `${fixed(c.messagesPerSecond, 1)}/s (${fixed((throughputOf(s) / c.messagesPerSecond) * 100)} % used)`,
-          ...labels.map((l) => cpuOf(s, l).toFixed(2)),
+          `${fixed(c.messagesPerSecond, 1)}/s (${fixed((throughputOf(s) / c.messagesPerSecond) * 100)} %)`,
+          labels.map((l) => cpuOf(s, l).toFixed(1)).join(' / '),
           `${fixed(s.cpu.machineBusyCores, 2)} of ${s.cpu.cores} (${ours.toFixed(2)}), ${loadAverage(s)}`,
         ];
       }),
