@@ -2,9 +2,9 @@
  * `npm run bench:e2e`: opt-ins through the whole local stack (DynamoDB Local, fauxqs, the Graph
  * emulator, the real handlers). For each scenario: throughput, opt-in→send latency, the DynamoDB
  * and SQS requests each opt-in costs, and the CPU each local process spent per opt-in. The burst is
- * held to DynamoDB Local's own pace, measured alone in the same run just before it (`floor.ts`), and
- * the 300 ms Graph run to its latency target; a summary table ends the run. Emulators are not AWS:
- * read the times as relative figures, the request counts as exact.
+ * held to DynamoDB Local's own pace, measured alone in the same run just before and after it
+ * (`floor.ts`), and the 300 ms Graph run to its latency target; a summary table ends the run.
+ * Emulators are not AWS: read the times as relative figures, the request counts as exact.
  *
  *   npm run bench:e2e                      all scenarios, then the flaky Graph in a stack of its own
  *   npm run bench:e2e -- --json=out.json   the same, and the figures as JSON
