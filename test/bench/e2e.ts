@@ -200,7 +200,7 @@ function reportFloor(when: string, floor: FloorResult): void {
       )} each → ${fixed(floor.transactionsPerSecond)} TransactWriteItems/s; DynamoDB Local's CPU ${fixed(floor.cpuMsPerTransaction, 2)} ms per transaction`,
   );
   console.log(
-    `  ${floor.writes} single conditional PutItems of a claimed OPTIN item (${floor.itemBytes} bytes of JSON): ${fixed(floor.conditionalWritesPerSecond)}/s; DynamoDB Local's CPU ${fixed(floor.cpuMsPerConditionalWrite, 2)} ms per write`,
+    `  ${floor.writes} single conditional PutItems of a recorded OPTIN item (${floor.itemBytes} bytes of JSON): ${fixed(floor.conditionalWritesPerSecond)}/s; DynamoDB Local's CPU ${fixed(floor.cpuMsPerConditionalWrite, 2)} ms per write`,
   );
   const others = Object.keys(floor.requestsPerPair).filter((op) => op !== 'TransactWriteItems');
   if (others.length > 0)

@@ -66,7 +66,7 @@ export function parseMachineCpu(text: string): { busy: number; total: number } {
 export interface DynamoFloor {
   /** `TransactWriteItems` a second: the sender's own claim and record, on scratch opt-ins. */
   transactionsPerSecond: number;
-  /** Single conditional writes a second, of the claim's OPTIN item, on scratch keys. */
+  /** Single conditional writes a second, of an OPTIN item, on scratch keys. */
   conditionalWritesPerSecond: number;
 }
 
