@@ -27,6 +27,8 @@ export interface LoadPlan {
 export interface LoadResult {
   /** From the first post to the last message Graph accepted. */
   seconds: number;
+  /** From the first post to the webhook's answer to the last. */
+  postSeconds: number;
   /** Opt-in → send, ms: from the post of an opt-in's first webhook to Graph accepting its message. */
   latencies: number[];
   /** Messages Graph accepted for these opt-ins (exactly one each is expected). */
@@ -104,6 +106,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
       }
     }),
   );
+  const postSeconds = (Date.now() - started) / 1000;
   const wanted = new Set(plan.loginIds);
   let sent: Message[] = [];
   const deadline = Date.now() + plan.waitMs;
@@ -117,6 +120,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   }
   return {
     seconds: (Math.max(...sent.map((m) => Date.parse(m.at))) - started) / 1000,
+    postSeconds,
     latencies: sent.map((m) => Date.parse(m.at) - (optinAt.get(m.recipient.login_id ?? '') ?? 0)),
     sent: sent.length,
   };
