@@ -2,13 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { LocalStackInfo } from '../../infra/local/stack';
 import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
+import { secretDocument } from './factories';
+import { writeSecretsFile } from './secrets-file';
 
 const ROOT = join(__dirname, '..', '..');
 const READY = /^Ready in /m;
@@ -216,4 +219,116 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface UseLocalStackOptions {
+  /**
+   * The stack's settings (`SENDER_TIMEOUT_SECONDS`, …) on top of `startStack`'s. A function is
+   * called in `beforeAll`, right before the start, so slow preparation (a synth) shares its
+   * timeout.
+   */
+  env?: Record<string, string> | (() => Record<string, string>);
+  /** The secret document, written to a temporary `LCM_SECRETS_FILE`. @default secretDocument() */
+  secret?: Record<string, unknown>;
+  /** How long `beforeAll` may take to start the stack. @default 90 s */
+  timeoutMs?: number;
+}
+
+/**
+ * What `useLocalStack` answers: the running stack (from its `beforeAll` on), an SQS client on its
+ * emulator, and this file's helpers bound to it. It is itself a `RunningStack`, so the helpers
+ * that take one (`e2e-person.ts`, `lcm-cli.ts`) take it too.
+ */
+export class LocalStackHandle implements RunningStack {
+  #running: RunningStack | undefined;
+  #sqs: SQSClient | undefined;
+
+  /** @throws when the stack is not running (outside a test or hook after `useLocalStack`'s). */
+  get running(): RunningStack {
+    if (this.#running === undefined)
+      throw new Error('the local stack is not running: use it in a test, after its beforeAll');
+    return this.#running;
+  }
+  get info(): LocalStackInfo {
+    return this.running.info;
+  }
+  get pid(): number {
+    return this.running.pid;
+  }
+  get doc(): DynamoDBDocumentClient {
+    return this.running.doc;
+  }
+  get exited(): Promise<void> {
+    return this.running.exited;
+  }
+  output(): string {
+    return this.running.output();
+  }
+  alive(): boolean {
+    return this.running.alive();
+  }
+  pollerPid(): number {
+    return this.running.pollerPid();
+  }
+  stop(): Promise<void> {
+    return this.running.stop();
+  }
+
+  /** An SQS client on the stack's emulator (made on first use, destroyed in `afterAll`). */
+  get sqs(): SQSClient {
+    this.#sqs ??= new SQSClient({
+      endpoint: this.info.sqsEndpoint,
+      region: this.info.region,
+      credentials: LOCAL_CREDENTIALS,
+      useQueueUrlAsEndpoint: false,
+    });
+    return this.#sqs;
+  }
+
+  /** `postWebhook` on this stack. */
+  postWebhook(body: string, signature?: string | null) {
+    return postWebhook(this, body, signature);
+  }
+  /** `emulator` on this stack. */
+  emulator<T = unknown>(path: string, body?: unknown): Promise<T> {
+    return emulator<T>(this, path, body);
+  }
+  /** `optinRecord` on this stack. */
+  optinRecord(loginId: string) {
+    return optinRecord(this, loginId);
+  }
+  /** `rejectedOptins` on this stack. */
+  rejectedOptins(loginId: string) {
+    return rejectedOptins(this, loginId);
+  }
+
+  /** @internal `useLocalStack`'s hooks. */
+  async start(options: UseLocalStackOptions, secretsFile: string): Promise<void> {
+    const env = typeof options.env === 'function' ? options.env() : (options.env ?? {});
+    this.#running = await startStack({ LCM_SECRETS_FILE: secretsFile, ...env });
+  }
+  /** @internal */
+  async close(): Promise<void> {
+    this.#sqs?.destroy();
+    await this.#running?.stop();
+  }
+}
+
+/**
+ * Runs the local stack (`startStack`) for the tests of this file: registers a `beforeAll` that
+ * starts it with a fresh secret file and an `afterAll` that stops it and removes what it made.
+ * Call it at the top of the test file; the handle works inside tests and later hooks.
+ */
+export function useLocalStack(options: UseLocalStackOptions = {}): LocalStackHandle {
+  const handle = new LocalStackHandle();
+  let secretsFile: string | undefined;
+  beforeAll(async () => {
+    secretsFile = writeSecretsFile(options.secret ?? secretDocument());
+    await handle.start(options, secretsFile);
+  }, options.timeoutMs ?? 90_000);
+  afterAll(async () => {
+    await handle.close();
+    if (secretsFile) rmSync(dirname(secretsFile), { recursive: true, force: true });
+  });
+  return handle;
 }
