@@ -239,95 +239,68 @@ export interface UseLocalStackOptions {
  * emulator, and this file's helpers bound to it. It is itself a `RunningStack`, so the helpers
  * that take one (`e2e-person.ts`, `lcm-cli.ts`) take it too.
  */
-export class LocalStackHandle implements RunningStack {
-  #running: RunningStack | undefined;
-  #sqs: SQSClient | undefined;
-
-  /** @throws when the stack is not running (outside a test or hook after `useLocalStack`'s). */
-  get running(): RunningStack {
-    if (this.#running === undefined)
-      throw new Error('the local stack is not running: use it in a test, after its beforeAll');
-    return this.#running;
-  }
-  get info(): LocalStackInfo {
-    return this.running.info;
-  }
-  get pid(): number {
-    return this.running.pid;
-  }
-  get doc(): DynamoDBDocumentClient {
-    return this.running.doc;
-  }
-  get exited(): Promise<void> {
-    return this.running.exited;
-  }
-  output(): string {
-    return this.running.output();
-  }
-  alive(): boolean {
-    return this.running.alive();
-  }
-  pollerPid(): number {
-    return this.running.pollerPid();
-  }
-  stop(): Promise<void> {
-    return this.running.stop();
-  }
-
+export interface LocalStackHandle extends RunningStack {
   /** An SQS client on the stack's emulator (made on first use, destroyed in `afterAll`). */
-  get sqs(): SQSClient {
-    this.#sqs ??= new SQSClient({
-      endpoint: this.info.sqsEndpoint,
-      region: this.info.region,
-      credentials: LOCAL_CREDENTIALS,
-      useQueueUrlAsEndpoint: false,
-    });
-    return this.#sqs;
-  }
-
-  /** `postWebhook` on this stack. */
-  postWebhook(body: string, signature?: string | null) {
-    return postWebhook(this, body, signature);
-  }
-  /** `emulator` on this stack. */
-  emulator<T = unknown>(path: string, body?: unknown): Promise<T> {
-    return emulator<T>(this, path, body);
-  }
-  /** `optinRecord` on this stack. */
-  optinRecord(loginId: string) {
-    return optinRecord(this, loginId);
-  }
-  /** `rejectedOptins` on this stack. */
-  rejectedOptins(loginId: string) {
-    return rejectedOptins(this, loginId);
-  }
-
-  /** @internal `useLocalStack`'s hooks. */
-  async start(options: UseLocalStackOptions, secretsFile: string): Promise<void> {
-    const env = typeof options.env === 'function' ? options.env() : (options.env ?? {});
-    this.#running = await startStack({ LCM_SECRETS_FILE: secretsFile, ...env });
-  }
-  /** @internal */
-  async close(): Promise<void> {
-    this.#sqs?.destroy();
-    await this.#running?.stop();
-  }
+  readonly sqs: SQSClient;
+  postWebhook(body: string, signature?: string | null): Promise<Response>;
+  emulator<T = unknown>(path: string, body?: unknown): Promise<T>;
+  optinRecord(loginId: string): ReturnType<typeof optinRecord>;
+  rejectedOptins(loginId: string): ReturnType<typeof rejectedOptins>;
 }
 
 /**
  * Runs the local stack (`startStack`) for the tests of this file: registers a `beforeAll` that
  * starts it with a fresh secret file and an `afterAll` that stops it and removes what it made.
- * Call it at the top of the test file; the handle works inside tests and later hooks.
+ * Call it at the top of the test file; the handle works in tests and in later hooks.
  */
 export function useLocalStack(options: UseLocalStackOptions = {}): LocalStackHandle {
-  const handle = new LocalStackHandle();
+  let running: RunningStack | undefined;
   let secretsFile: string | undefined;
+  let sqs: SQSClient | undefined;
+  const current = (): RunningStack => {
+    if (running === undefined)
+      throw new Error('the local stack is not running: use it in a test, after its beforeAll');
+    return running;
+  };
+  const handle: LocalStackHandle = {
+    get info() {
+      return current().info;
+    },
+    get pid() {
+      return current().pid;
+    },
+    get doc() {
+      return current().doc;
+    },
+    get exited() {
+      return current().exited;
+    },
+    output: () => current().output(),
+    alive: () => current().alive(),
+    pollerPid: () => current().pollerPid(),
+    stop: () => current().stop(),
+    get sqs() {
+      sqs ??= new SQSClient({
+        endpoint: current().info.sqsEndpoint,
+        region: current().info.region,
+        credentials: LOCAL_CREDENTIALS,
+        useQueueUrlAsEndpoint: false,
+      });
+      return sqs;
+    },
+    postWebhook: (body, signature) => postWebhook(current(), body, signature),
+    emulator: (path, body) => emulator(current(), path, body),
+    optinRecord: (loginId) => optinRecord(current(), loginId),
+    rejectedOptins: (loginId) => rejectedOptins(current(), loginId),
+  };
   beforeAll(async () => {
     secretsFile = writeSecretsFile(options.secret ?? secretDocument());
-    await handle.start(options, secretsFile);
+    const env = typeof options.env === 'function' ? options.env() : (options.env ?? {});
+    running = await startStack({ LCM_SECRETS_FILE: secretsFile, ...env });
   }, options.timeoutMs ?? 90_000);
   afterAll(async () => {
-    await handle.close();
+    sqs?.destroy();
+    await running?.stop();
     if (secretsFile) rmSync(dirname(secretsFile), { recursive: true, force: true });
   });
   return handle;
