@@ -9,7 +9,7 @@ import {
   replyAndLink,
   scanTable,
 } from '../helpers/e2e-person';
-import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
+import { APP_SECRET, optinJob, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import { runLcmJson } from '../helpers/lcm-cli';
 import { eventually, useLocalStack } from '../helpers/local-stack';
 
@@ -87,15 +87,7 @@ describe('data deletion on the local stack (two-app setup)', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const mentionsBefore = (await scan()).filter((i) => JSON.stringify(i).includes(loginId));
     // A retry of the opt-in, queued before the deletion and due after it.
-    const staleJob = JSON.stringify({
-      v: 1,
-      kind: 'optin',
-      pageId: PAGE_ID,
-      loginId,
-      optinAt,
-      receivedAt: optinAt,
-      source: 'webhook',
-    });
+    const staleJob = JSON.stringify(optinJob({ loginId, optinAt, receivedAt: optinAt }));
     await stack.sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.info.queueUrl,

@@ -4,7 +4,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys } from '../../shared/store/table-definition';
 import { callApi, optinItem, optinWithStatus, pageWebhook } from '../helpers/e2e-person';
-import { API_KEY, HOUR_MS, PAGE_ID, PAGE_TOKEN, uniqueId } from '../helpers/factories';
+import { API_KEY, HOUR_MS, optinJob, PAGE_ID, PAGE_TOKEN, uniqueId } from '../helpers/factories';
 import { type LcmRun, runLcm, runLcmJson } from '../helpers/lcm-cli';
 import { eventually, useLocalStack } from '../helpers/local-stack';
 
@@ -156,15 +156,9 @@ beforeAll(async () => {
       await stack.sqs.send(
         new SendMessageCommand({
           QueueUrl: stack.info.queueUrl,
-          MessageBody: JSON.stringify({
-            v: 1,
-            kind: 'optin',
-            pageId: PAGE_ID,
-            loginId: expiredLoginId,
-            optinAt: then,
-            receivedAt: then,
-            source: 'webhook',
-          }),
+          MessageBody: JSON.stringify(
+            optinJob({ loginId: expiredLoginId, optinAt: then, receivedAt: then }),
+          ),
         }),
       );
       await statusOf(expiredLoginId, 'expired');
@@ -492,15 +486,7 @@ describe('lcm redrive', () => {
     await stack.sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.info.deadLetterQueueUrl,
-        MessageBody: JSON.stringify({
-          v: 1,
-          kind: 'optin',
-          pageId: PAGE_ID,
-          loginId,
-          optinAt: now,
-          receivedAt: now,
-          source: 'webhook',
-        }),
+        MessageBody: JSON.stringify(optinJob({ loginId, optinAt: now, receivedAt: now })),
       }),
     );
 
