@@ -18,6 +18,12 @@ const SEED = 20_261_201;
 const stack = useLocalStack({
   env: { SEND_RETRY_BASE_SECONDS: '1', SENDER_TIMEOUT_SECONDS: '5', GRAPH_TIMEOUT_SECONDS: '2' },
 });
+/**
+ * The test's sampler, stopped after the test however it ended: left running after a failed wait,
+ * it polls the stopped stack every 250 ms, and its errors fail every suite after this one.
+ */
+let sampler: RetryPlans | undefined;
+afterEach(() => sampler?.stop());
 
 describe('retries against a flaky Graph', () => {
   it('sends every opt-in once, each retry at most 10 s after its planned time', async () => {
@@ -30,6 +36,7 @@ describe('retries against a flaky Graph', () => {
       );
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
     });
+    sampler = plans;
     await stack.emulator('flaky', {
       rate: 0.3,
       seed: SEED,
