@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from './zod';
 
 /** Renders a path like `firstMessages.pages.123.message.quick_replies[2].title`. */
 export function formatPath(prefix: string, path: readonly PropertyKey[]): string {

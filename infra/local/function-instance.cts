@@ -7,7 +7,8 @@
  * The module is either a function's TypeScript source (the worker then inherits the parent's
  * `--import tsx`) or the esbuild bundle `cdk synth` wrote (`handler-modules.ts`). For a bundle the
  * worker runs on plain Node 22, without tsx: this file is CommonJS with only erasable types, which
- * Node's own type stripping runs as it is, so the bundle is loaded exactly as Lambda loads it.
+ * Node's own type stripping runs as it is, so the bundle is loaded exactly as Lambda loads it. The
+ * invocation's context comes from `lambda-context.ts`, which plain Node loads the same way.
  */
 import type { Context } from 'aws-lambda';
 
@@ -33,7 +34,9 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const { parentPort, workerData } =
   require('node:worker_threads') as typeof import('node:worker_threads');
-const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
+// A `.ts` file by its full name: plain Node strips its types, sees its `import`/`export` and
+// loads it as an ES module (require of ESM); under tsx it is TypeScript as usual.
+const { lambdaContext } = require('./lambda-context.ts') as typeof import('./lambda-context');
 
 const port = parentPort;
 if (!port) throw new Error('function-instance.cts runs as a worker thread');
@@ -41,28 +44,9 @@ const data = workerData as FunctionInstanceData;
 const { handler } = require(data.module) as { handler: Handler };
 if (typeof handler !== 'function') throw new Error(`${data.module} exports no handler`);
 
-/** The context Lambda gives an invocation (as `lambda-context.ts`, which a bundle worker cannot import). */
-function contextFor(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 port.on('message', (invocation: Invocation) => {
   const id = invocation.id;
-  handler(invocation.event, contextFor(data.functionName, invocation.timeoutMs)).then(
+  handler(invocation.event, lambdaContext(data.functionName, invocation.timeoutMs)).then(
     (response) => port.postMessage({ id, ok: true, response } satisfies InvocationResult),
     (error: unknown) =>
       port.postMessage({

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
-/** The Lambda context a local invocation gets, with a clock for `getRemainingTimeInMillis`. */
+/**
+ * The Lambda context a local invocation gets, with a clock for `getRemainingTimeInMillis`.
+ *
+ * `function-instance.cts` requires this file in a worker on plain Node 22 (a bundle's instance, no
+ * tsx), which strips its types and loads it as an ES module: keep it to erasable TypeScript and
+ * imports of Node built-ins and types only.
+ */
 export function lambdaContext(functionName = 'fn', timeoutMs = 30_000): Context {
   const deadline = Date.now() + timeoutMs;
   return {

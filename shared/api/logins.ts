@@ -1,20 +1,22 @@
-import { z } from 'zod';
 import type { PermissionsLookup } from '../graph/ports';
 import { loginIdFor } from '../login-connect/login-id';
 import type { OptinJob } from '../messages';
 import type { AppSecrets } from '../secrets';
 import type { PersonStore } from '../store/person-store';
+import * as z from '../zod';
 
 export const LoginRequestSchema = z.strictObject({
-  asid: z.string().regex(/^\d{1,32}$/, { error: 'asid is the app-scoped user id (digits)' }),
-  pageId: z.string().regex(/^\d{1,32}$/, { error: 'pageId is a numeric Page id' }),
-  userAccessToken: z.string().min(1).max(4096),
+  asid: z
+    .string()
+    .check(z.regex(/^\d{1,32}$/, { error: 'asid is the app-scoped user id (digits)' })),
+  pageId: z.string().check(z.regex(/^\d{1,32}$/, { error: 'pageId is a numeric Page id' })),
+  userAccessToken: z.string().check(z.minLength(1), z.maxLength(4096)),
   /**
    * True only when the person granted `user_messenger_contact` in this very login (your Login
    * flow saw the grant happen). A returning person whose grant persists is not a new opt-in and
    * gets no new first message. @default false
    */
-  newGrant: z.boolean().default(false),
+  newGrant: z._default(z.boolean(), false),
 });
 export type LoginRequest = z.infer<typeof LoginRequestSchema>;
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { MessageSchema } from '../login-connect/first-message';
 import {
   checkFollowup,
@@ -9,20 +8,21 @@ import {
 import { redactSecrets } from '../redact';
 import type { MessageStore, OutboundMessage } from '../store/message-store';
 import type { PersonStore } from '../store/person-store';
+import * as z from '../zod';
 
 export const FollowupRequestSchema = z.strictObject({
   to: z.union(
     [
-      z.strictObject({ loginId: z.string().min(1).max(256) }),
-      z.strictObject({ psid: z.string().min(1).max(64) }),
+      z.strictObject({ loginId: z.string().check(z.minLength(1), z.maxLength(256)) }),
+      z.strictObject({ psid: z.string().check(z.minLength(1), z.maxLength(64)) }),
     ],
     {
       error: 'to must be { "loginId": … } or { "psid": … }',
     },
   ),
   message: MessageSchema,
-  messagingType: z.enum(['RESPONSE', 'UPDATE', 'MESSAGE_TAG']).optional(),
-  tag: z.string().min(1).max(64).optional(),
+  messagingType: z.optional(z.enum(['RESPONSE', 'UPDATE', 'MESSAGE_TAG'])),
+  tag: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 export type FollowupRequest = z.infer<typeof FollowupRequestSchema>;
 

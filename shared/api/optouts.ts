@@ -1,18 +1,20 @@
-import { z } from 'zod';
 import type { PersonStore } from '../store/person-store';
 import { type PersonId, personKey } from '../store/table-definition';
+import * as z from '../zod';
 
 /** `{ loginId | psid | asid, reason? }`: exactly one identifier. */
 export const OptoutRequestSchema = z
   .strictObject({
-    loginId: z.string().min(1).max(256).optional(),
-    psid: z.string().min(1).max(64).optional(),
-    asid: z.string().min(1).max(64).optional(),
-    reason: z.string().max(500).optional(),
+    loginId: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    psid: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    asid: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    reason: z.optional(z.string().check(z.maxLength(500))),
   })
-  .refine((r) => [r.loginId, r.psid, r.asid].filter((v) => v !== undefined).length === 1, {
-    error: 'give exactly one of loginId, psid or asid',
-  });
+  .check(
+    z.refine((r) => [r.loginId, r.psid, r.asid].filter((v) => v !== undefined).length === 1, {
+      error: 'give exactly one of loginId, psid or asid',
+    }),
+  );
 
 export type OptoutRequest = z.infer<typeof OptoutRequestSchema>;
 

@@ -2,6 +2,7 @@ import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
 import type { PersonId } from '../store/table-definition';
 import type { PageEvent } from './page-health';
+import { REASON } from './reasons';
 import { planRetry, type RetryPolicy } from './retry';
 import {
   type FailureKind,
@@ -31,6 +32,27 @@ export interface FailureNames<Status extends string> {
   gaveUp(problem: PagePauseReason | undefined): string;
   /** How each kind of failure that is not retried ends the job. */
   end: Record<EndingKind, { status: Status; reason: string }>;
+}
+
+/**
+ * The names first messages and follow-ups share: Graph's no answer, a transient failure, the
+ * person not receiving (`opted_out`) and a permanent refusal (`failed`). `own` holds the two that
+ * differ: the reason for giving up, and what Graph's "outside the allowed window" ends as.
+ */
+export function failureNames<Status extends string>(own: {
+  gaveUp: FailureNames<Status>['gaveUp'];
+  windowClosed: { status: Status; reason: string };
+}): FailureNames<Status | 'opted_out' | 'failed'> {
+  return {
+    noAnswer: REASON.sendApiNoAnswer,
+    transient: 'transient_send_error',
+    gaveUp: own.gaveUp,
+    end: {
+      window_closed: own.windowClosed,
+      opted_out: { status: 'opted_out', reason: REASON.sendApiNotReceiving },
+      permanent: { status: 'failed', reason: REASON.sendApiRejected },
+    },
+  };
 }
 
 export type FailureResult<Status extends string> =

@@ -2,76 +2,41 @@ import type { SendMessage } from '../graph/ports';
 import type { FollowupJob } from '../messages';
 import type { AppSecrets } from '../secrets';
 import type { MessageClaim, MessageEndStatus, MessageStore } from '../store/message-store';
-import type { AttemptError } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
-import { afterFailure, type FailureNames, suppressNotReceiving } from './after-failure';
-import type { JobContext, UnknownOutcome } from './deliver';
-import { checkFollowup, type FollowupOptions } from './followup-policy';
-import type { PageEvent, PageHealth } from './page-health';
-import { deferSeconds, type PageGate } from './page-state';
-import { pagePausedReason, REASON } from './reasons';
-import { type RecordResult, type RecordSendDeps, recordOrHandOver } from './record-send';
-import { type RetryPolicy, visibilitySeconds } from './retry';
+import { failureNames, suppressNotReceiving } from './after-failure';
 import {
-  classifySendFailure,
-  type PagePauseReason,
-  type UnknownOutcomePolicy,
-} from './send-errors';
+  type AfterSendDeps,
+  type AttemptResult,
+  afterSend,
+  afterTakeover,
+  endAbandoned,
+  type JobContext,
+  waitForPage,
+} from './after-send';
+import { checkFollowup, type FollowupOptions } from './followup-policy';
+import type { PageGate } from './page-state';
+import { REASON } from './reasons';
+import { visibilitySeconds } from './retry';
 import { FIRST_MESSAGE_WINDOW_MS } from './window';
 
-export interface FollowupDeps extends RecordSendDeps {
+export interface FollowupDeps extends AfterSendDeps {
   messages: MessageStore;
   people: PersonStore;
   secrets: () => Promise<AppSecrets>;
   send: SendMessage;
-  retryPolicy: RetryPolicy;
   leaseMs: number;
-  unknownOutcome: UnknownOutcomePolicy;
   followupOptions: FollowupOptions;
-  /** Each Page's health (see `DeliverDeps.pages`). */
-  pages?: PageHealth;
 }
 
 export type FollowupResult =
-  | {
-      result: 'sent';
-      messageId?: string;
-      record: RecordResult;
-      recordTries: number;
-      unknownOutcome?: UnknownOutcome;
-      page?: PageEvent;
-    }
-  | {
-      result: 'ended';
-      status: MessageEndStatus;
-      reason: string;
-      failure?: AttemptError;
-      unknownOutcome?: UnknownOutcome;
-      page?: PageEvent;
-    }
-  | { result: 'skipped'; reason: string }
-  | {
-      result: 'retry';
-      delaySeconds: number;
-      reason: string;
-      failure?: AttemptError;
-      unknownOutcome?: UnknownOutcome;
-      page?: PageEvent;
-      /** Set when the message waits for its paused Page, without an attempt. */
-      pagePaused?: PagePauseReason;
-    };
+  | AttemptResult<MessageEndStatus>
+  | { result: 'skipped'; reason: string };
 
 /** How a failed attempt ends or delays a follow-up; the Page's own failures never end it. */
-const FAILURE_NAMES: FailureNames<MessageEndStatus> = {
-  noAnswer: REASON.sendApiNoAnswer,
-  transient: 'transient_send_error',
+const FAILURE_NAMES = failureNames<MessageEndStatus>({
   gaveUp: () => REASON.gaveUpRetrying,
-  end: {
-    window_closed: { status: 'failed', reason: REASON.sendApiWindowClosed },
-    opted_out: { status: 'opted_out', reason: REASON.sendApiNotReceiving },
-    permanent: { status: 'failed', reason: REASON.sendApiRejected },
-  },
-};
+  windowClosed: { status: 'failed', reason: REASON.sendApiWindowClosed },
+});
 
 /**
  * Sends one follow-up message, exactly once, after checking the rules again: an opt-out, a Page
@@ -87,13 +52,8 @@ export async function deliverFollowup(
     takeover: deps.unknownOutcome === 'retry',
   });
   if (claimed.outcome === 'missing') return { result: 'skipped', reason: 'no such message' };
-  if (claimed.outcome === 'abandoned') {
-    // `hold`: an earlier attempt may have sent; never risk a second message.
-    const reason = REASON.previousAttemptOutcomeUnknown;
-    if (await deps.messages.abandon(job.id, claimed.owner, reason, now))
-      return { result: 'ended', status: 'unknown', reason, unknownOutcome: 'lease_expired' };
-    return { result: 'retry', delaySeconds: 1, reason: 'busy' };
-  }
+  if (claimed.outcome === 'abandoned')
+    return endAbandoned((reason) => deps.messages.abandon(job.id, claimed.owner, reason, now));
   if (claimed.outcome === 'done') return { result: 'skipped', reason: `already ${claimed.status}` };
   if (claimed.outcome === 'busy')
     return {
@@ -102,10 +62,7 @@ export async function deliverFollowup(
       reason: 'busy',
     };
 
-  const result = await attempt(claimed.claim, deps, now, context);
-  return claimed.takeover && result.unknownOutcome === undefined
-    ? { ...result, unknownOutcome: 'lease_expired' }
-    : result;
+  return afterTakeover(claimed.takeover, await attempt(claimed.claim, deps, now, context));
 }
 
 async function attempt(
@@ -113,7 +70,7 @@ async function attempt(
   deps: FollowupDeps,
   now: number,
   context: JobContext,
-): Promise<Exclude<FollowupResult, { result: 'skipped' }>> {
+): Promise<AttemptResult<MessageEndStatus>> {
   const message = claim.message;
   const decision = checkFollowup(
     {
@@ -143,23 +100,19 @@ async function attempt(
   const gate: PageGate = deps.pages
     ? await deps.pages.gate(decision.pageId, accessToken, now)
     : { kind: 'open' };
-  if (gate.kind === 'paused' && deps.pages) {
-    const delaySeconds = deferSeconds({
-      untilMs: gate.untilMs,
+  if (gate.kind === 'paused' && deps.pages)
+    return waitForPage<never>({
+      pages: deps.pages,
+      gate,
       nowMs: now,
-      receiveCount: context.receiveCount ?? 1,
-      windowEndsAtMs: giveUpAtMs,
-      options: deps.pages.options,
+      context,
+      giveUpAtMs,
       ...(deps.random ? { random: deps.random } : {}),
+      hold: async (untilMs) => {
+        await deps.messages.deferClaim(claim, untilMs, now);
+        return undefined;
+      },
     });
-    await deps.messages.deferClaim(claim, now + delaySeconds * 1000, now);
-    return {
-      result: 'retry',
-      delaySeconds,
-      reason: pagePausedReason(gate.reason),
-      pagePaused: gate.reason,
-    };
-  }
 
   const outcome = await deps.send({
     accessToken,
@@ -172,61 +125,29 @@ async function attempt(
     },
   });
   const after = deps.now();
-  if (outcome.ok) {
-    const sent = {
-      pageId: decision.pageId,
-      ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
-      ...(outcome.recipientId !== undefined ? { recipientId: outcome.recipientId } : {}),
-    };
-    // From here on the message is out: nothing may send it again, whatever the table says.
-    const recorded = await recordOrHandOver(
-      () => deps.messages.markSent(claim, sent, deps.now()),
-      () => ({
-        v: 1,
-        kind: 'sent',
-        target: 'followup',
-        id: claim.id,
-        owner: claim.owner,
-        ...sent,
-        sentAt: after,
-      }),
-      claim.leaseUntilMs,
-      deps,
-    );
-    const page = await deps.pages?.afterAttempt({
-      pageId: decision.pageId,
-      accessToken,
-      gate,
-      outcome,
-      nowMs: deps.now(),
-    });
-    return {
-      result: 'sent',
-      ...(outcome.messageId !== undefined ? { messageId: outcome.messageId } : {}),
-      record: recorded.result,
-      recordTries: recorded.tries,
-      ...(page ? { page } : {}),
-    };
-  }
-
-  const kind = classifySendFailure(outcome.failure);
-  const failure: AttemptError = { ...outcome.failure, kind, attempt: claim.message.attempts };
-  const page = await deps.pages?.afterAttempt({
-    pageId: decision.pageId,
-    accessToken,
-    gate,
+  return afterSend({
     outcome,
     nowMs: after,
-  });
-  return afterFailure({
-    failure,
-    page,
-    nowMs: after,
-    giveUpAtMs,
     deps,
+    page: { pageId: decision.pageId, accessToken, gate },
+    record: (sent) =>
+      deps.messages.markSent(claim, { pageId: decision.pageId, ...sent }, deps.now()),
+    handOver: (sent) => ({
+      v: 1,
+      kind: 'sent',
+      target: 'followup',
+      id: claim.id,
+      owner: claim.owner,
+      pageId: decision.pageId,
+      ...sent,
+      sentAt: after,
+    }),
+    leaseUntilMs: claim.leaseUntilMs,
+    attemptNumber: () => claim.message.attempts,
+    giveUpAtMs,
     names: FAILURE_NAMES,
-    retry: (retryAtMs) => deps.messages.markRetry(claim, failure, retryAtMs, after),
-    finish: async (end, ending) => {
+    retry: (failure, retryAtMs) => deps.messages.markRetry(claim, failure, retryAtMs, after),
+    finish: async (end, failure, ending) => {
       await deps.messages.finish(claim, { ...end, error: failure }, after);
       if (ending !== 'opted_out') return;
       // Facebook says the person is not receiving: suppress them, and every linked identifier.

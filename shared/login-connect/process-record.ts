@@ -14,12 +14,8 @@ import type { AttemptError, OptinStore } from '../store/optin-store';
 import type { PersonStore } from '../store/person-store';
 import type { PersonId } from '../store/table-definition';
 import { suppressNotReceiving } from './after-failure';
-import {
-  type DeliverDeps,
-  type DeliverResult,
-  deliverFirstMessage,
-  type UnknownOutcome,
-} from './deliver';
+import type { RetryResult, UnknownOutcome } from './after-send';
+import { type DeliverDeps, type DeliverResult, deliverFirstMessage } from './deliver';
 import { deliverFollowup, type FollowupDeps, type FollowupResult } from './deliver-followup';
 import { handleEvent, priorLoginId } from './handle-event';
 import { type PageEvent, wakePage } from './page-health';
@@ -484,21 +480,9 @@ function report(result: DeliverResult, context: Record<string, unknown>, deps: P
       });
       return;
     case 'retry':
-      if (result.pagePaused !== undefined) {
-        deps.metrics.count('SendDeferredPagePaused');
-        deps.log.info('waits for its paused Page (no attempt)', {
-          ...context,
-          delaySeconds: result.delaySeconds,
-          reason: result.reason,
-        });
-        return;
-      }
-      deps.metrics.count('SendRetryScheduled');
-      deps.log.info('will try again', {
-        ...context,
-        delaySeconds: result.delaySeconds,
-        reason: result.reason,
-        error,
+      reportRetry(result, { ...context, error }, deps, {
+        waits: 'waits for its paused Page (no attempt)',
+        retries: 'will try again',
       });
       return;
   }
@@ -531,23 +515,31 @@ function reportFollowup(
       deps.log.info('follow-up already handled', { ...context, reason: result.reason });
       return;
     case 'retry':
-      if (result.pagePaused !== undefined) {
-        deps.metrics.count('SendDeferredPagePaused');
-        deps.log.info('follow-up waits for its paused Page (no attempt)', {
-          ...context,
-          delaySeconds: result.delaySeconds,
-          reason: result.reason,
-        });
-        return;
-      }
-      deps.metrics.count('SendRetryScheduled');
-      deps.log.info('follow-up will be tried again', {
-        ...context,
-        delaySeconds: result.delaySeconds,
-        reason: result.reason,
+      reportRetry(result, context, deps, {
+        waits: 'follow-up waits for its paused Page (no attempt)',
+        retries: 'follow-up will be tried again',
       });
       return;
   }
+}
+
+/** A job put back in the queue: waiting for its paused Page (no attempt), or a retry planned. */
+function reportRetry(
+  result: RetryResult,
+  context: Record<string, unknown>,
+  deps: ProcessDeps,
+  says: { waits: string; retries: string },
+): void {
+  const paused = result.pagePaused !== undefined;
+  deps.metrics.count(paused ? 'SendDeferredPagePaused' : 'SendRetryScheduled');
+  const { error, ...rest } = context;
+  deps.log.info(paused ? says.waits : says.retries, {
+    ...rest,
+    delaySeconds: result.delaySeconds,
+    reason: result.reason,
+    // A wait made no attempt, so there is no error to tell.
+    ...(paused || error === undefined ? {} : { error }),
+  });
 }
 
 /**

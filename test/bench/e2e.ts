@@ -1,13 +1,20 @@
 /**
  * `npm run bench:e2e`: opt-ins through the whole local stack (DynamoDB Local, fauxqs, the Graph
- * emulator, the real handlers). Reports throughput, opt-in→send latency and the DynamoDB and SQS
- * requests each opt-in costs. Emulators are not AWS: read the latencies as relative figures, the
- * request counts as exact.
+ * emulator, the real handlers). For each scenario: throughput, opt-in→send latency, the DynamoDB
+ * and SQS requests each opt-in costs, and the CPU each local process spent per opt-in. The burst is
+ * held to DynamoDB Local's own pace, measured alone in the same run just before and after it
+ * (`floor.ts`), and the 300 ms Graph run to its latency target; a summary table ends the run.
+ * Emulators are not AWS: read the times as relative figures, the request counts as exact.
+ *
+ *   npm run bench:e2e                      all scenarios, then the flaky Graph in a stack of its own
+ *   npm run bench:e2e -- --json=out.json   the same, and the figures as JSON
+ *   npm run bench:e2e -- --no-flaky        all but the flaky Graph
+ *   npm run bench:e2e -- flaky             the flaky Graph alone
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -21,26 +28,45 @@ import { PAGE_ID, secretDocument } from '../helpers/factories';
 import { RetryPlans, retryTiming } from '../helpers/retry-timing';
 import { writeSecretsFile } from '../helpers/secrets-file';
 import { reportHappyPathCost, settle } from './cost';
+import { type CpuWindow, cpuBetween, processTree, snapshot, TICKS_PER_SECOND } from './cpu';
+import { type FloorResult, measureDynamoFloor } from './floor';
+import { startGraphProcess } from './graph-process';
+import { LoadGenerator, type LoadResult } from './load';
+import {
+  type Ceiling,
+  ceilingArithmetic,
+  type DynamoFloor,
+  dynamoCeiling,
+  dynamoPerMessage,
+  fasterFloor,
+  markdownTable,
+  type ProcStat,
+  percentile,
+  verdict,
+} from './measure';
 
 const N = Number(process.env.BENCH_OPTINS ?? 500);
 const PER_WEBHOOK = 10;
 const POST_CONCURRENCY = 8;
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ??
-    Number.NaN
-  );
+/** The issue's latency run: 200 opt-ins posted 10 at a time, every Send API answer 300 ms late. */
+const SLOW_GRAPH = {
+  optins: Number(process.env.BENCH_SLOW_GRAPH_OPTINS ?? 200),
+  inFlight: 10,
+  delayMs: 300,
+  p99TargetMs: 1000,
 };
+/** The burst must reach this share of what DynamoDB Local alone allows. */
+const BURST_TARGET_SHARE = 0.8;
+const FLOOR_PAIRS = Number(process.env.BENCH_FLOOR_PAIRS ?? 300);
+const FLOOR_WRITES = Number(process.env.BENCH_FLOOR_WRITES ?? 600);
 
 interface Message {
   recipient: { login_id?: string };
   at: string;
 }
 
-async function control(stack: LocalStack, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${stack.info.graphEmulatorUrl}/_emulator/${path}`, {
+async function control(graphUrl: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${graphUrl}/_emulator/${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     ...(body === undefined
       ? {}
@@ -49,99 +75,234 @@ async function control(stack: LocalStack, path: string, body?: unknown): Promise
   return response.json();
 }
 
-/**
- * Posts `count` opt-ins, `perWebhook` to a webhook, each webhook delivered `copies` times; as fast as
- * possible, or at `ratePerSecond` webhooks a second.
- */
-async function run(
-  stack: LocalStack,
-  count: number,
-  copies: number,
-  perWebhook = PER_WEBHOOK,
-  ratePerSecond?: number,
-): Promise<{ seconds: number; latencies: number[]; loginIds: string[] }> {
-  const loginIds = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
-  for (const loginId of loginIds) await control(stack, 'optins', { loginId, pageId: PAGE_ID });
-  const optinAt = new Map<string, number>();
-  const bodies: Array<{ ids: string[]; at: number }> = [];
-  for (let i = 0; i < count; i += perWebhook)
-    bodies.push({ ids: loginIds.slice(i, i + perWebhook), at: 0 });
-  const queue = bodies.flatMap((b) => Array.from({ length: copies }, () => b));
-  const started = Date.now();
-  let posted = 0;
-  await Promise.all(
-    Array.from({ length: ratePerSecond ? 1 : POST_CONCURRENCY }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        if (ratePerSecond) {
-          const due = started + (posted * 1000) / ratePerSecond;
-          posted += 1;
-          if (due > Date.now())
-            await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-        }
-        const timestamp = Date.now();
-        for (const id of next.ids) if (!optinAt.has(id)) optinAt.set(id, timestamp);
-        const raw = JSON.stringify({
-          object: 'page',
-          entry: [
-            {
-              id: PAGE_ID,
-              time: timestamp,
-              messaging: next.ids.map((id) => ({
-                recipient: { id: PAGE_ID },
-                timestamp,
-                optin: { login_id: id },
-              })),
-            },
-          ],
-        });
-        const response = await fetch(stack.info.webhookUrl, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signatureFor(raw, stack.info.appSecret),
-          },
-          body: raw,
-        });
-        if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-      }
-    }),
-  );
-  const wanted = new Set(loginIds);
-  let sent: Message[] = [];
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    sent = ((await control(stack, 'messages')) as Message[]).filter(
-      (m) => m.recipient.login_id && wanted.has(m.recipient.login_id),
-    );
-    if (sent.length >= count) break;
-    // Not too often: the emulator shares the CPU with everything being measured.
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  const seconds = (Math.max(...sent.map((m) => Date.parse(m.at))) - started) / 1000;
-  if (sent.length !== count)
-    throw new Error(`${sent.length} of ${count} opt-ins got a message (expected exactly one each)`);
-  const latencies = sent.map(
-    (m) => Date.parse(m.at) - (optinAt.get(m.recipient.login_id ?? '') ?? 0),
-  );
-  return { seconds, latencies, loginIds };
+/** The processes of the stack, as the tables name them. */
+const PROCESS_LABELS = {
+  dynamodb: 'DynamoDB Local (JVM)',
+  stack: 'stack: SQS emulator, webhook, API, wire proxies',
+  sender: 'sender (poller and its instances)',
+  graph: 'Graph emulator',
+  load: 'load generator',
+} as const;
+
+interface Scenario {
+  name: string;
+  /** A short name for the summary. */
+  key: string;
+  optins: number;
+  result: LoadResult;
+  counts: Record<string, number>;
+  cpu: CpuWindow;
 }
 
-function report(
-  name: string,
-  count: number,
-  result: { seconds: number; latencies: number[] },
-  counts: Record<string, number>,
-) {
-  console.log(`\n${name}`);
+interface Bench {
+  stack: LocalStack;
+  graphUrl: string;
+  load: LoadGenerator;
+  labelOf(stat: ProcStat): string;
+}
+
+/**
+ * One scenario: fresh opt-ins registered with an emptied Graph emulator, posted by the load
+ * generator; CPU read from the first post to the last message Graph accepted; requests counted
+ * once every opt-in is recorded.
+ */
+async function runScenario(
+  bench: Bench,
+  shape: {
+    count: number;
+    copies?: number;
+    perWebhook: number;
+    inFlight: number;
+    ratePerSecond?: number;
+    graphDelayMs?: number;
+  },
+): Promise<Omit<Scenario, 'name' | 'key'> & { loginIds: string[] }> {
+  const { stack, graphUrl, load } = bench;
+  await control(graphUrl, 'reset', {});
+  if (shape.graphDelayMs)
+    await control(graphUrl, 'flaky', {
+      rate: 1,
+      faults: [{ kind: 'slow', delayMs: shape.graphDelayMs }],
+    });
+  const loginIds = await load.prepare(graphUrl, PAGE_ID, shape.count);
+  stack.resetRequestCounts();
+  const before = snapshot();
+  const result = await load.run({
+    webhookUrl: stack.info.webhookUrl,
+    appSecret: stack.info.appSecret,
+    graphUrl,
+    pageId: PAGE_ID,
+    loginIds,
+    copies: shape.copies ?? 1,
+    perWebhook: shape.perWebhook,
+    concurrency: shape.inFlight,
+    ...(shape.ratePerSecond ? { ratePerSecond: shape.ratePerSecond } : {}),
+    waitMs: 120_000,
+  });
+  const after = snapshot();
+  if (result.sent !== shape.count)
+    throw new Error(
+      `${result.sent} of ${shape.count} opt-ins got a message (expected exactly one each)`,
+    );
+  await settle(stack, loginIds);
+  return {
+    optins: shape.count,
+    result,
+    counts: stack.requestCounts(),
+    cpu: cpuBetween(before, after, bench.labelOf),
+    loginIds,
+  };
+}
+
+const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const throughputOf = (s: Scenario) => s.optins / s.result.seconds;
+const cpuOf = (s: Scenario, label: string) =>
+  s.cpu.groups.filter((g) => g.label === label).reduce((sum, g) => sum + g.ms, 0) / s.optins;
+const loadAverage = (s: Scenario) =>
+  `${s.cpu.load1.start.toFixed(1)} → ${s.cpu.load1.end.toFixed(1)}`;
+
+function report(s: Scenario, floor: DynamoFloor): void {
+  const ceiling = dynamoCeiling(dynamoPerMessage(s.counts, s.optins), floor);
+  console.log(`\n${s.name}`);
   console.log(
-    `  ${count} opt-ins in ${result.seconds.toFixed(2)} s: ${(count / result.seconds).toFixed(0)} opt-ins/s`,
+    `  ${s.optins} opt-ins in ${s.result.seconds.toFixed(2)} s (all posted in ${s.result.postSeconds.toFixed(2)} s): ${fixed(throughputOf(s))} opt-ins/s; DynamoDB Local alone allows ${fixed(ceiling.messagesPerSecond)} (${fixed((throughputOf(s) / ceiling.messagesPerSecond) * 100)} % of it)`,
   );
   console.log(
-    `  opt-in → send: p50 ${percentile(result.latencies, 50)} ms, p99 ${percentile(result.latencies, 99)} ms`,
+    `  opt-in → send: p50 ${percentile(s.result.latencies, 50)} ms, p99 ${percentile(s.result.latencies, 99)} ms`,
   );
   console.log('  requests per opt-in:');
-  for (const [op, n] of Object.entries(counts).sort())
-    console.log(`    ${op.padEnd(34)} ${(n / count).toFixed(2)}`);
+  for (const [op, n] of Object.entries(s.counts).sort())
+    console.log(`    ${op.padEnd(34)} ${(n / s.optins).toFixed(2)}`);
+  console.log(
+    `  CPU per opt-in (${s.cpu.seconds.toFixed(1)} s from the first post to the last message; machine: ${fixed(s.cpu.machineBusyCores, 2)} of ${s.cpu.cores} cores busy, load average ${loadAverage(s)}):`,
+  );
+  for (const g of [...s.cpu.groups].sort((a, b) => b.ms - a.ms))
+    console.log(
+      `    ${g.label.padEnd(50)} ${(g.ms / s.optins).toFixed(2).padStart(7)} ms  (${g.pids.join(', ')})`,
+    );
+  const ours = s.cpu.groups.reduce((sum, g) => sum + g.ms, 0) / 1000 / s.cpu.seconds;
+  console.log(
+    `    ${'all of them'.padEnd(50)} ${(s.cpu.groups.reduce((sum, g) => sum + g.ms, 0) / s.optins).toFixed(2).padStart(7)} ms  (${ours.toFixed(2)} cores; other work on the machine: ${fixed(s.cpu.machineBusyCores - ours, 2)})`,
+  );
+}
+
+function reportFloor(when: string, floor: FloorResult): void {
+  console.log(
+    `\nDynamoDB Local alone (the floor), ${when}, ${floor.concurrency} requests in flight, on scratch keys:`,
+  );
+  console.log(
+    `  ${floor.pairs} scratch opt-ins claimed and recorded by the sender's store: ${fixed(floor.pairsPerSecond)} a second; ${Object.entries(
+      floor.requestsPerPair,
+    )
+      .map(([op, n]) => `${n.toFixed(2)} ${op}`)
+      .join(
+        ', ',
+      )} each → ${fixed(floor.transactionsPerSecond)} TransactWriteItems/s; DynamoDB Local's CPU ${fixed(floor.cpuMsPerTransaction, 2)} ms per transaction`,
+  );
+  console.log(
+    `  ${floor.writes} single conditional PutItems of a recorded OPTIN item (${floor.itemBytes} bytes of JSON): ${fixed(floor.conditionalWritesPerSecond)}/s; DynamoDB Local's CPU ${fixed(floor.cpuMsPerConditionalWrite, 2)} ms per write`,
+  );
+  const others = Object.keys(floor.requestsPerPair).filter((op) => op !== 'TransactWriteItems');
+  if (others.length > 0)
+    console.log(
+      `  note: the claim and record also made ${others.join(', ')}; the transaction floor counts only their time share as transactions`,
+    );
+}
+
+/** The summary: each figure beside its target and its floor. */
+function summary(
+  scenarios: Scenario[],
+  floor: DynamoFloor,
+  measures: Array<FloorResult & { when: string }>,
+): string {
+  const ceilingOf = (s: Scenario): Ceiling =>
+    dynamoCeiling(dynamoPerMessage(s.counts, s.optins), floor);
+  const byKey = (key: string) => scenarios.find((s) => s.key === key);
+  const lines: string[] = [];
+  const targets: string[][] = [];
+  const burst = byKey('burst');
+  if (burst) {
+    const c = ceilingOf(burst);
+    const target = BURST_TARGET_SHARE * c.messagesPerSecond;
+    targets.push([
+      'burst throughput',
+      `${fixed(throughputOf(burst), 1)} opt-ins/s (${fixed((throughputOf(burst) / c.messagesPerSecond) * 100)} % of the floor)`,
+      `≥ 80 % of the floor: ${fixed(target, 1)} opt-ins/s`,
+      `${fixed(c.messagesPerSecond, 1)} first messages/s = ${ceilingArithmetic(c)}`,
+      verdict(throughputOf(burst), target, 'atLeast'),
+    ]);
+  }
+  const slow = byKey('slow-graph');
+  if (slow) {
+    const p99 = percentile(slow.result.latencies, 99);
+    targets.push([
+      `opt-in → send p99, Graph answering in ${SLOW_GRAPH.delayMs} ms`,
+      `${p99} ms (p50 ${percentile(slow.result.latencies, 50)} ms)`,
+      `≤ ${SLOW_GRAPH.p99TargetMs} ms`,
+      `${SLOW_GRAPH.delayMs} ms: Graph's answer alone`,
+      verdict(p99, SLOW_GRAPH.p99TargetMs, 'atMost'),
+    ]);
+  }
+  lines.push(markdownTable(['target', 'measured', 'target', 'floor', 'verdict'], targets));
+  lines.push('');
+  const labels = Object.values(PROCESS_LABELS);
+  lines.push(
+    markdownTable(
+      [
+        'scenario',
+        'opt-ins/s',
+        'p50 / p99 ms',
+        'DynamoDB requests per first message',
+        'DynamoDB Local alone allows (share used)',
+        'CPU ms per opt-in: DynamoDB Local / stack / sender / Graph / load',
+        'machine: cores busy (ours), load average',
+      ],
+      scenarios.map((s) => {
+        const c = ceilingOf(s);
+        const ours = s.cpu.groups.reduce((sum, g) => sum + g.ms, 0) / 1000 / s.cpu.seconds;
+        return [
+          s.name,
+          fixed(throughputOf(s), 1),
+          `${percentile(s.result.latencies, 50)} / ${percentile(s.result.latencies, 99)}`,
+          c.terms.map((t) => `${t.perMessage.toFixed(2)} ${t.operation}`).join(', '),
+          `${fixed(c.messagesPerSecond, 1)}/s (${fixed((throughputOf(s) / c.messagesPerSecond) * 100)} %)`,
+          labels.map((l) => cpuOf(s, l).toFixed(1)).join(' / '),
+          `${fixed(s.cpu.machineBusyCores, 2)} of ${s.cpu.cores} (${ours.toFixed(2)}), ${loadAverage(s)}`,
+        ];
+      }),
+    ),
+  );
+  lines.push('');
+  lines.push(
+    markdownTable(
+      ['floor: DynamoDB Local alone', ...measures.map((m) => m.when), 'held to (the faster)'],
+      [
+        [
+          `TransactWriteItems/s (the sender's claim and record, ${measures[0]?.concurrency} in flight)`,
+          ...measures.map((m) => fixed(m.transactionsPerSecond)),
+          fixed(floor.transactionsPerSecond),
+        ],
+        [
+          'single conditional writes/s (an OPTIN item)',
+          ...measures.map((m) => fixed(m.conditionalWritesPerSecond)),
+          fixed(floor.conditionalWritesPerSecond),
+        ],
+        [
+          "DynamoDB Local's CPU ms per transaction",
+          ...measures.map((m) => fixed(m.cpuMsPerTransaction, 1)),
+          '',
+        ],
+        [
+          "DynamoDB Local's CPU ms per claim + record (the scenarios: its CPU per opt-in)",
+          ...measures.map((m) =>
+            fixed(m.cpuMsPerTransaction * (m.requestsPerPair.TransactWriteItems ?? 0), 1),
+          ),
+          '',
+        ],
+      ],
+    ),
+  );
+  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,6 +352,8 @@ function runFlakyScenarioAlone(): Promise<void> {
 }
 
 async function flakyScenario(): Promise<void> {
+  // The handlers' own logs, only when asked for (as the other scenarios).
+  if (!process.env.BENCH_LOG) process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   const dataDir = mkdtempSync(join(tmpdir(), 'lcm-bench-flaky-'));
   const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
     freePort(),
@@ -244,9 +407,14 @@ async function flakyScenario(): Promise<void> {
   });
   try {
     const seed = Number(process.env.BENCH_FLAKY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    await control(stack, 'flaky', { rate: FLAKY_RATE, seed, faults: FLAKY_FAULTS });
+    await control(stack.info.graphEmulatorUrl ?? '', 'flaky', {
+      rate: FLAKY_RATE,
+      seed,
+      faults: FLAKY_FAULTS,
+    });
     const loginIds = Array.from({ length: FLAKY_N }, () => randomBytes(32).toString('hex'));
-    for (const loginId of loginIds) await control(stack, 'optins', { loginId, pageId: PAGE_ID });
+    for (const loginId of loginIds)
+      await control(stack.info.graphEmulatorUrl ?? '', 'optins', { loginId, pageId: PAGE_ID });
     plans.start();
     const started = Date.now();
     const bodies: string[][] = [];
@@ -286,7 +454,7 @@ async function flakyScenario(): Promise<void> {
     const deadline = started + FLAKY_DEADLINE_MS;
     while (firstSendAt.size < FLAKY_N && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      for (const m of (await control(stack, 'messages')) as Message[]) {
+      for (const m of (await control(stack.info.graphEmulatorUrl ?? '', 'messages')) as Message[]) {
         const id = m.recipient.login_id;
         if (id && wanted.has(id) && !firstSendAt.has(id)) firstSendAt.set(id, Date.parse(m.at));
       }
@@ -295,11 +463,14 @@ async function flakyScenario(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     await plans.stop();
     const sends = new Map(loginIds.map((id) => [id, 0]));
-    for (const m of (await control(stack, 'messages')) as Message[]) {
+    for (const m of (await control(stack.info.graphEmulatorUrl ?? '', 'messages')) as Message[]) {
       const id = m.recipient.login_id;
       if (id && sends.has(id)) sends.set(id, (sends.get(id) ?? 0) + 1);
     }
-    const requests = (await control(stack, 'requests')) as RecordedRequest[];
+    const requests = (await control(
+      stack.info.graphEmulatorUrl ?? '',
+      'requests',
+    )) as RecordedRequest[];
     // Evidence for any opt-in sent more than once: its Send API calls and its record. Under
     // `SEND_UNKNOWN_OUTCOME=retry` a second send may only follow an attempt whose outcome was
     // unknown (no answer in time, or a sender that stopped between Graph's answer and the record).
@@ -368,6 +539,7 @@ async function flakyScenario(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'flaky') return flakyScenario();
+  const jsonPath = process.argv.find((a) => a.startsWith('--json='))?.slice('--json='.length);
   const dataDir = mkdtempSync(join(tmpdir(), 'lcm-bench-e2e-'));
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const [port, dynamodbPort, sqsPort, graphPort] = await Promise.all([
@@ -376,59 +548,204 @@ async function main(): Promise<void> {
     freePort(),
     freePort(),
   ]);
+  const secretsFile = writeSecretsFile(secretDocument());
+  // Graph in a process of its own, so that its CPU is told apart from the stack's.
+  const graph = await startGraphProcess(secretsFile, LAUNCH_ENV);
   const options = {
     ...optionsFromEnv(process.env),
     port,
     dynamodbPort,
     sqsPort,
     graphPort,
+    graphApiUrl: graph.url,
     dataDir,
     fresh: true,
-    secretsFile: writeSecretsFile(secretDocument()),
+    secretsFile,
     countRequests: true,
     log: () => undefined,
   };
+  const startedAt = Date.now();
   console.log(
-    `Node ${process.version}; sender batch ${options.senderBatchSize}, ${options.senderConcurrency} concurrent pollers; ${PER_WEBHOOK} opt-ins per webhook, ${POST_CONCURRENCY} webhooks in flight`,
+    `Node ${process.version}, ${cpus().length} CPUs; sender batch ${options.senderBatchSize}, ${options.senderConcurrency} concurrent instances; functions: ${options.handlers?.kind ?? 'sources'}`,
   );
-  const stack = await startLocalStack(options);
+  let stack: LocalStack | undefined;
+  let load: LoadGenerator | undefined;
   try {
-    const warmUp = await run(stack, 50, 1); // JIT, connections, DynamoDB Local's first writes
-    await settle(stack, warmUp.loginIds);
-    stack.resetRequestCounts();
-    const unique = await run(stack, N, 1);
-    await settle(stack, unique.loginIds);
-    report(
-      `Burst: ${N} opt-ins posted at once, ${PER_WEBHOOK} per webhook`,
-      N,
-      unique,
-      stack.requestCounts(),
+    stack = await startLocalStack(options);
+    load = await LoadGenerator.start(LAUNCH_ENV);
+    const fixedPids = new Map<number, string>([
+      [process.pid, PROCESS_LABELS.stack],
+      [graph.process.pid ?? -1, PROCESS_LABELS.graph],
+      [load.pid ?? -1, PROCESS_LABELS.load],
+    ]);
+    const running = stack;
+    const bench: Bench = {
+      stack,
+      graphUrl: graph.url,
+      load,
+      labelOf: (stat) => {
+        if (stat.pid === running.pollerPid()) return PROCESS_LABELS.sender;
+        if (stat.comm === 'java') return PROCESS_LABELS.dynamodb;
+        return fixedPids.get(stat.pid) ?? `other: ${stat.comm}`;
+      },
+    };
+    const scenarios: Scenario[] = [];
+    const floors: Array<FloorResult & { when: string }> = [];
+    const measured = async (
+      name: string,
+      key: string,
+      shape: Parameters<typeof runScenario>[1],
+    ) => {
+      const { loginIds: _, ...run } = await runScenario(bench, shape);
+      const scenario = { name, key, ...run };
+      scenarios.push(scenario);
+      return scenario;
+    };
+
+    // JIT, connections, DynamoDB Local's first writes.
+    await runScenario(bench, { count: 50, perWebhook: PER_WEBHOOK, inFlight: POST_CONCURRENCY });
+
+    const jvmCpuMs = () =>
+      [...processTree().values()]
+        .filter((p) => bench.labelOf(p) === PROCESS_LABELS.dynamodb)
+        .reduce((ms, p) => ms + ((p.utime + p.stime) * 1000) / TICKS_PER_SECOND, 0);
+    const floorOf = (share: number) =>
+      measureDynamoFloor({
+        endpoint: running.info.dynamodbEndpoint,
+        region: running.info.region,
+        tableName: running.info.tableName,
+        pageId: PAGE_ID,
+        appSecret: running.info.appSecret,
+        // A sender instance runs its batch's records at once.
+        concurrency: options.senderConcurrency * options.senderBatchSize,
+        pairs: Math.round(FLOOR_PAIRS * share),
+        writes: Math.round(FLOOR_WRITES * share),
+        leaseMs: (options.senderTimeoutSeconds + 5) * 1000,
+        dynamoCpuMs: jvmCpuMs,
+      });
+    await floorOf(1 / 3); // DynamoDB Local's JIT: its first thousand requests run slower
+    const floorBefore = await floorOf(1);
+    reportFloor('just before the burst', floorBefore);
+
+    const burst = await measured(
+      `Burst: ${N} opt-ins posted at once, ${PER_WEBHOOK} per webhook, ${POST_CONCURRENCY} webhooks in flight`,
+      'burst',
+      { count: N, perWebhook: PER_WEBHOOK, inFlight: POST_CONCURRENCY },
     );
 
-    stack.resetRequestCounts();
+    const floorAfter = await floorOf(1);
+    reportFloor('just after the burst', floorAfter);
+    floors.push(
+      { when: 'before the burst', ...floorBefore },
+      { when: 'after the burst', ...floorAfter },
+    );
+    const floor = fasterFloor(floorBefore, floorAfter);
+    console.log(
+      `  the floor the scenarios are held to, the faster of the two: ${fixed(floor.transactionsPerSecond)} TransactWriteItems/s, ${fixed(floor.conditionalWritesPerSecond)} conditional writes/s`,
+    );
+    report(burst, floor);
+
     const pacedN = Math.max(20, Math.round(N / 5));
-    const paced = await run(stack, pacedN, 1, 1, 20);
-    await settle(stack, paced.loginIds);
     report(
-      `Paced: one opt-in per webhook, 20 a second (N=${pacedN})`,
-      pacedN,
-      paced,
-      stack.requestCounts(),
+      await measured(`Paced: one opt-in per webhook, 20 a second (N=${pacedN})`, 'paced', {
+        count: pacedN,
+        perWebhook: 1,
+        inFlight: 1,
+        ratePerSecond: 20,
+      }),
+      floor,
     );
 
-    stack.resetRequestCounts();
+    report(
+      await measured(
+        `Graph answering in ${SLOW_GRAPH.delayMs} ms: ${SLOW_GRAPH.optins} opt-ins, one per webhook, ${SLOW_GRAPH.inFlight} webhooks in flight`,
+        'slow-graph',
+        {
+          count: SLOW_GRAPH.optins,
+          perWebhook: 1,
+          inFlight: SLOW_GRAPH.inFlight,
+          graphDelayMs: SLOW_GRAPH.delayMs,
+        },
+      ),
+      floor,
+    );
+    await control(graph.url, 'reset', {});
+
     const dupN = Math.max(PER_WEBHOOK, Math.round(N / 5));
-    const dup = await run(stack, dupN, 3);
+    const dup = await measured(`Every webhook delivered 3 times (N=${dupN})`, 'redelivered', {
+      count: dupN,
+      copies: 3,
+      perWebhook: PER_WEBHOOK,
+      inFlight: POST_CONCURRENCY,
+    });
     // Let the duplicates told to come back later finish, so their cost is counted too.
     await new Promise((resolve) => setTimeout(resolve, (options.senderTimeoutSeconds + 6) * 1000));
-    report(`Every webhook delivered 3 times (N=${dupN})`, dupN, dup, stack.requestCounts());
+    dup.counts = stack.requestCounts();
+    report(dup, floor);
 
-    await reportHappyPathCost(stack, pacedN, (count) => run(stack, count, 1, 1, 20));
+    await reportHappyPathCost(stack, pacedN, async (count) => {
+      const { loginIds } = await runScenario(bench, {
+        count,
+        perWebhook: 1,
+        inFlight: 1,
+        ratePerSecond: 20,
+      });
+      return { loginIds };
+    });
+
+    const table = summary(scenarios, floor, floors);
+    console.log(`\nSummary\n\n${table}`);
+    if (jsonPath) {
+      writeFileSync(
+        jsonPath,
+        `${JSON.stringify(
+          {
+            at: new Date(startedAt).toISOString(),
+            node: process.version,
+            cores: cpus().length,
+            options: {
+              senderBatchSize: options.senderBatchSize,
+              senderConcurrency: options.senderConcurrency,
+              handlers: options.handlers?.kind ?? 'sources',
+            },
+            floor,
+            floorMeasures: floors,
+            scenarios: scenarios.map((s) => ({
+              key: s.key,
+              name: s.name,
+              optins: s.optins,
+              seconds: s.result.seconds,
+              postSeconds: s.result.postSeconds,
+              throughput: throughputOf(s),
+              p50Ms: percentile(s.result.latencies, 50),
+              p99Ms: percentile(s.result.latencies, 99),
+              requestsPerOptin: Object.fromEntries(
+                Object.entries(s.counts).map(([op, n]) => [op, n / s.optins]),
+              ),
+              dynamoCeiling: dynamoCeiling(dynamoPerMessage(s.counts, s.optins), floor),
+              cpuMsPerOptin: Object.fromEntries(
+                s.cpu.groups.map((g) => [g.label, g.ms / s.optins]),
+              ),
+              machineBusyCores: s.cpu.machineBusyCores,
+              loadAverage1m: s.cpu.load1,
+            })),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      console.log(`\n(figures written to ${jsonPath})`);
+    }
   } finally {
-    await stack.stop();
+    load?.stop();
+    await stack?.stop();
+    graph.process.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
+  if (process.argv.includes('--no-flaky')) return;
+  console.log(`\n(${((Date.now() - startedAt) / 1000).toFixed(0)} s so far; the flaky Graph next)`);
   await runFlakyScenarioAlone();
+  console.log(`\nbench:e2e took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
 }
 
 main().catch((error) => {

@@ -1,5 +1,4 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { signRequest } from '../../shared/facebook/signed-request';
 import { loginIdFor } from '../../shared/login-connect/login-id';
 import {
@@ -10,16 +9,9 @@ import {
   replyAndLink,
   scanTable,
 } from '../helpers/e2e-person';
-import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
+import { APP_SECRET, optinJob, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
 import { runLcmJson } from '../helpers/lcm-cli';
-import {
-  emulator,
-  eventually,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * Deleted means deleted, on the running local stack, in the two-app setup (the Login app signs
@@ -33,8 +25,10 @@ const LOGIN_APP = {
   clientToken: 'client-token-for-deletion-e2e',
   appSecret: 'login-app-secret-for-deletion-e2e',
 };
-let stack: RunningStack;
-let sqs: SQSClient;
+const stack = useLocalStack({
+  secret: secretDocument({ loginApp: LOGIN_APP }),
+  env: { SEND_RETRY_BASE_SECONDS: '1' },
+});
 
 const until = <T>(check: () => Promise<T | undefined>, what: string) =>
   eventually(check, 20_000, what);
@@ -59,35 +53,17 @@ const scan = () => scanTable(stack);
 /** Runs the real CLI with `--local --json` against this test's stack. */
 const lcmJson = (...args: string[]) => runLcmJson(stack, ...args);
 
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
-    SEND_RETRY_BASE_SECONDS: '1',
-  });
-  sqs = new SQSClient({
-    endpoint: stack.info.sqsEndpoint,
-    region: stack.info.region,
-    credentials: LOCAL_CREDENTIALS,
-    useQueueUrlAsEndpoint: false,
-  });
-}, 90_000);
-afterAll(async () => {
-  sqs?.destroy();
-  await stack?.stop();
-});
-
 describe('data deletion on the local stack (two-app setup)', () => {
   it('erases everything that names a webhook-only person, and nothing that predates it brings them back', async () => {
     // Arrange: the person's whole life, through the webhook alone.
     const asid = uniqueId('1');
     const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
     const optinAt = Date.now();
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: optinAt });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: optinAt });
     const optinBody = pageWebhook([optinItem(loginId, optinAt)]);
-    await postWebhook(stack, optinBody);
+    await stack.postWebhook(optinBody);
     await optinWithStatus(stack, loginId, 'sent', 20_000);
-    const [first] = await emulator<Array<{ recipientId: string }>>(
-      stack,
+    const [first] = await stack.emulator<Array<{ recipientId: string }>>(
       `messages?loginId=${loginId}`,
     );
     const psid = first?.recipientId as string;
@@ -98,9 +74,8 @@ describe('data deletion on the local stack (two-app setup)', () => {
       const found = await api('GET', `/messages/${accepted.body.id}`);
       return found.body.status === 'sent' ? found : undefined;
     }, 'the follow-up');
-    const [followup] = await emulator<Array<{ messageId: string }>>(stack, `messages?psid=${psid}`);
-    await postWebhook(
-      stack,
+    const [followup] = await stack.emulator<Array<{ messageId: string }>>(`messages?psid=${psid}`);
+    await stack.postWebhook(
       pageWebhook([
         {
           sender: { id: psid },
@@ -112,26 +87,18 @@ describe('data deletion on the local stack (two-app setup)', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const mentionsBefore = (await scan()).filter((i) => JSON.stringify(i).includes(loginId));
     // A retry of the opt-in, queued before the deletion and due after it.
-    const staleJob = JSON.stringify({
-      v: 1,
-      kind: 'optin',
-      pageId: PAGE_ID,
-      loginId,
-      optinAt,
-      receivedAt: optinAt,
-      source: 'webhook',
-    });
-    await sqs.send(
+    const staleJob = JSON.stringify(optinJob({ loginId, optinAt, receivedAt: optinAt }));
+    await stack.sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.info.queueUrl,
         MessageBody: staleJob,
         DelaySeconds: 2,
       }),
     );
-    await sqs.send(
+    await stack.sqs.send(
       new SendMessageCommand({ QueueUrl: stack.info.deadLetterQueueUrl, MessageBody: staleJob }),
     );
-    const sendsBefore = (await emulator<unknown[]>(stack, 'requests')).length;
+    const sendsBefore = (await stack.emulator<unknown[]>('requests')).length;
 
     // Act: Facebook's callback, signed with the Login app's secret; then the stale work arrives
     // (and an operator redrives the dead letters: `lcm redrive` skips the deleted person's).
@@ -139,7 +106,7 @@ describe('data deletion on the local stack (two-app setup)', () => {
     const response = await deletionRequest(asid, LOGIN_APP.appSecret);
     const body = (await response.json()) as { url: string };
     const status = (await (await fetch(body.url)).json()) as Record<string, unknown>;
-    await postWebhook(stack, optinBody);
+    await stack.postWebhook(optinBody);
     const redriven = await lcmJson('redrive');
     await new Promise((resolve) => setTimeout(resolve, 4000));
 
@@ -156,20 +123,20 @@ describe('data deletion on the local stack (two-app setup)', () => {
       [loginId, psid, asid].some((id) => JSON.stringify(i).includes(id)),
     );
     expect(mentions).toEqual([]);
-    expect((await emulator<unknown[]>(stack, 'requests')).length).toBe(sendsBefore);
+    expect((await stack.emulator<unknown[]>('requests')).length).toBe(sendsBefore);
   }, 90_000);
 
   it('blocks, after an opt-out by ASID, a webhook opt-in for the login_id derived for the Page', async () => {
     const asid = uniqueId('1');
     const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
     const optout = await api('POST', '/optouts', { asid });
-    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    await stack.postWebhook(pageWebhook([optinItem(loginId)]));
     const record = await optinWithStatus(stack, loginId, 'opted_out', 20_000);
 
     expect(optout.status).toBe(200);
     expect(record.statusReason).toMatch(/^suppressed:/);
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(0);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toHaveLength(0);
   });
 });

@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultRule } from '../../infra/local/wire-proxy';
 import { optinItem, pageWebhook } from '../helpers/e2e-person';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { PAGE_ID } from '../helpers/factories';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * Exactly once on the running local stack when DynamoDB fails between Graph's answer and the
@@ -18,7 +10,15 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * the record-the-send transaction; the sender process is SIGKILLed while it waits on it. The
  * stack runs with `SEND_UNKNOWN_OUTCOME=hold` (at most once).
  */
-let stack: RunningStack;
+const stack = useLocalStack({
+  env: {
+    LCM_WIRE_PROXY: 'true',
+    SEND_UNKNOWN_OUTCOME: 'hold',
+    SEND_RETRY_BASE_SECONDS: '1',
+    SENDER_TIMEOUT_SECONDS: '2',
+    GRAPH_TIMEOUT_SECONDS: '1',
+  },
+});
 
 interface EmulatedRequest {
   recipient?: { login_id?: string };
@@ -28,7 +28,7 @@ interface EmulatedRequest {
 const newLoginId = () => randomBytes(32).toString('hex');
 const optinBody = (loginId: string) => pageWebhook([optinItem(loginId)]);
 async function sendsTo(loginId: string) {
-  const all = await emulator<EmulatedRequest[]>(stack, 'requests');
+  const all = await stack.emulator<EmulatedRequest[]>('requests');
   return all.filter((r) => r.recipient?.login_id === loginId);
 }
 async function faults(rules: FaultRule[]) {
@@ -47,33 +47,19 @@ const failRecord = (loginId: string, fault: FaultRule['fault']): FaultRule => ({
   times: 1_000_000,
 });
 async function optIn(loginId: string) {
-  await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
-  const response = await postWebhook(stack, optinBody(loginId));
+  await stack.emulator('optins', { loginId, pageId: PAGE_ID });
+  const response = await stack.postWebhook(optinBody(loginId));
   expect(response.status).toBe(200);
 }
 const statusOf = (loginId: string, status: string, timeoutMs = 30_000) =>
   eventually(
     async () => {
-      const record = await optinRecord(stack, loginId);
+      const record = await stack.optinRecord(loginId);
       return record?.status === status ? record : undefined;
     },
     timeoutMs,
     `login_id ${loginId.slice(0, 8)} to be ${status}`,
   );
-
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    LCM_WIRE_PROXY: 'true',
-    SEND_UNKNOWN_OUTCOME: 'hold',
-    SEND_RETRY_BASE_SECONDS: '1',
-    SENDER_TIMEOUT_SECONDS: '2',
-    GRAPH_TIMEOUT_SECONDS: '1',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
 
 describe('the local stack, with DynamoDB failing after Graph accepted a first message', () => {
   it('hands the record over through the queue when DynamoDB keeps refusing it, and sends once', async () => {
@@ -88,11 +74,11 @@ describe('the local stack, with DynamoDB failing after Graph accepted a first me
       20_000,
       'the hand-over',
     );
-    const whileRefused = await optinRecord(stack, loginId);
+    const whileRefused = await stack.optinRecord(loginId);
     await faults([]);
     const recorded = await statusOf(loginId, 'sent');
     // Facebook delivers the same opt-in again.
-    await postWebhook(stack, optinBody(loginId));
+    await stack.postWebhook(optinBody(loginId));
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     // Assert

@@ -1,29 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import { DynamoDbPersonStore } from '../../shared/store/dynamodb-person-store';
 import { keys } from '../../shared/store/table-definition';
 import { callApi, optinItem, optinWithStatus, pageWebhook } from '../helpers/e2e-person';
-import {
-  API_KEY,
-  HOUR_MS,
-  PAGE_ID,
-  PAGE_TOKEN,
-  secretDocument,
-  uniqueId,
-} from '../helpers/factories';
+import { API_KEY, HOUR_MS, optinJob, PAGE_ID, PAGE_TOKEN, uniqueId } from '../helpers/factories';
 import { type LcmRun, runLcm, runLcmJson } from '../helpers/lcm-cli';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  rejectedOptins,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * `lcm` as an operator runs it: the real bin as a child process against one local stack, with a
@@ -34,7 +17,7 @@ const FOLLOWUP_TEXT = 'Your order 4411 shipped.';
 const REPLY_TEXT = 'Thanks, see you!';
 const RETENTION = { optinDays: 30, lockDays: 365, suppressionDays: 730, eventDays: 7 };
 
-let stack: RunningStack;
+const stack = useLocalStack({ env: { SEND_RETRY_BASE_SECONDS: '1' } });
 /** The person whose whole story is told: login_id ↔ PSID ↔ ASID. */
 const person = { loginId: newLoginId(), psid: '', asid: uniqueId('1'), mid: '', followupId: '' };
 const expiredLoginId = newLoginId();
@@ -48,7 +31,7 @@ const webhook = (items: unknown[]) => pageWebhook(items);
 const statusOf = (loginId: string, status: string) => optinWithStatus(stack, loginId, status);
 
 async function post(body: string): Promise<void> {
-  const response = await postWebhook(stack, body);
+  const response = await stack.postWebhook(body);
   if (response.status !== 200) throw new Error(`the webhook answered ${response.status}`);
 }
 
@@ -90,28 +73,22 @@ function tableRows(text: string, header: RegExp): string[][] {
 }
 
 beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    SEND_RETRY_BASE_SECONDS: '1',
-  });
-
   await Promise.all([
     (async () => {
       // A first message that needs a retry, then a delivery receipt, a reply, an unhandled
       // event, a follow-up and a linked ASID.
       const { loginId } = person;
-      await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-      await emulator(stack, 'faults', { loginId, kind: 'server_error', times: 1 });
+      await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+      await stack.emulator('faults', { loginId, kind: 'server_error', times: 1 });
       await post(webhook([optinItem(loginId)]));
       await statusOf(loginId, 'sent');
-      const [sent] = await emulator<Array<{ messageId: string; recipientId: string }>>(
-        stack,
+      const [sent] = await stack.emulator<Array<{ messageId: string; recipientId: string }>>(
         `messages?loginId=${loginId}`,
       );
       person.mid = sent?.messageId ?? '';
       person.psid = sent?.recipientId ?? '';
       const replyAt = Date.now();
-      await emulator(stack, 'user-messages', {
+      await stack.emulator('user-messages', {
         psid: person.psid,
         pageId: PAGE_ID,
         timestamp: replyAt,
@@ -141,7 +118,7 @@ beforeAll(async () => {
       );
       await eventually(
         async () => {
-          const record = await optinRecord(stack, loginId);
+          const record = await stack.optinRecord(loginId);
           const profile = await stack.doc.send(
             new GetCommand({
               TableName: stack.info.tableName,
@@ -175,28 +152,15 @@ beforeAll(async () => {
     (async () => {
       // The opt-in reached the sender 25 h after it was made (the queue held it through an
       // outage): the window had closed before any attempt.
-      const sqs = new SQSClient({
-        endpoint: stack.info.sqsEndpoint,
-        region: stack.info.region,
-        credentials: LOCAL_CREDENTIALS,
-        useQueueUrlAsEndpoint: false,
-      });
       const then = Date.now() - 25 * HOUR_MS;
-      await sqs.send(
+      await stack.sqs.send(
         new SendMessageCommand({
           QueueUrl: stack.info.queueUrl,
-          MessageBody: JSON.stringify({
-            v: 1,
-            kind: 'optin',
-            pageId: PAGE_ID,
-            loginId: expiredLoginId,
-            optinAt: then,
-            receivedAt: then,
-            source: 'webhook',
-          }),
+          MessageBody: JSON.stringify(
+            optinJob({ loginId: expiredLoginId, optinAt: then, receivedAt: then }),
+          ),
         }),
       );
-      sqs.destroy();
       await statusOf(expiredLoginId, 'expired');
     })(),
     (async () => {
@@ -204,23 +168,20 @@ beforeAll(async () => {
       // recorded as rejected and never sent.
       await post(webhook([optinItem(rejectedLoginId, Math.floor(Date.now() / 1000))]));
       await eventually(
-        async () => ((await rejectedOptins(stack, rejectedLoginId)).length > 0 ? true : undefined),
+        async () => ((await stack.rejectedOptins(rejectedLoginId)).length > 0 ? true : undefined),
         15_000,
         'the rejected opt-in',
       );
     })(),
     (async () => {
       // The person turned off messages: Facebook answers 551.
-      await emulator(stack, 'optins', { loginId: optedOutLoginId, pageId: PAGE_ID });
-      await emulator(stack, 'optouts', { loginId: optedOutLoginId });
+      await stack.emulator('optins', { loginId: optedOutLoginId, pageId: PAGE_ID });
+      await stack.emulator('optouts', { loginId: optedOutLoginId });
       await post(webhook([optinItem(optedOutLoginId)]));
       await statusOf(optedOutLoginId, 'opted_out');
     })(),
   ]);
 }, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
 
 describe('lcm inspect', () => {
   it("tells a person's whole story by login_id, in aligned sections", async () => {
@@ -520,29 +481,14 @@ describe('lcm stats', () => {
 describe('lcm redrive', () => {
   it('counts a dead letter on a dry run, then moves it and the sender sends it', async () => {
     const loginId = newLoginId();
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
-    const sqs = new SQSClient({
-      endpoint: stack.info.sqsEndpoint,
-      region: stack.info.region,
-      credentials: LOCAL_CREDENTIALS,
-      useQueueUrlAsEndpoint: false,
-    });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID });
     const now = Date.now();
-    await sqs.send(
+    await stack.sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.info.deadLetterQueueUrl,
-        MessageBody: JSON.stringify({
-          v: 1,
-          kind: 'optin',
-          pageId: PAGE_ID,
-          loginId,
-          optinAt: now,
-          receivedAt: now,
-          source: 'webhook',
-        }),
+        MessageBody: JSON.stringify(optinJob({ loginId, optinAt: now, receivedAt: now })),
       }),
     );
-    sqs.destroy();
 
     const dryRun = await lcm('redrive', '--dry-run');
     const dryView = await lcmJson<{ count: number; kinds: Record<string, number> }>(

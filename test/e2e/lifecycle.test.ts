@@ -13,19 +13,21 @@ import {
   tableItem,
 } from '../helpers/e2e-person';
 import { APP_SECRET, PAGE_ID, secretDocument, uniqueId } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /** A person's life after the opt-in, through the local stack: receipts, the link, opt-outs. */
 const LOGIN_APP = { appId: '5550000000000001', clientToken: 'client-token-for-e2e' };
-let stack: RunningStack;
+const stack = useLocalStack({
+  secret: secretDocument({ loginApp: LOGIN_APP }),
+  env: {
+    SEND_RETRY_BASE_SECONDS: '1',
+    SWEEP_INTERVAL_SECONDS: '1',
+    SWEEP_GRACE_SECONDS: '2',
+    // A short lease, so an abandoned attempt's lease and hand-over grace pass within seconds.
+    SENDER_TIMEOUT_SECONDS: '2',
+    GRAPH_TIMEOUT_SECONDS: '1',
+  },
+});
 
 const newId = () => randomBytes(16).toString('hex');
 const item = (key: { pk: string; sk: string }) => tableItem(stack, key);
@@ -39,7 +41,7 @@ const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
 /** The person logs in with Facebook Login for the first time (a new grant) on the Login app. */
 async function loginEvent(asid: string) {
   const loginId = loginIdFor({ asid, ...LOGIN_APP, pageId: PAGE_ID });
-  await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+  await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
   const response = await api('POST', '/logins', {
     asid,
     pageId: PAGE_ID,
@@ -49,28 +51,12 @@ async function loginEvent(asid: string) {
   return { loginId, response };
 }
 
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument({ loginApp: LOGIN_APP })),
-    SEND_RETRY_BASE_SECONDS: '1',
-    SWEEP_INTERVAL_SECONDS: '1',
-    SWEEP_GRACE_SECONDS: '2',
-    // A short lease, so an abandoned attempt's lease and hand-over grace pass within seconds.
-    SENDER_TIMEOUT_SECONDS: '2',
-    GRAPH_TIMEOUT_SECONDS: '1',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
-
 describe('after the opt-in', () => {
   it('follows receipts, links the PSID on the reply, and honours STOP then RESUME', async () => {
     const loginId = newId();
     const { mid, psid } = await sentFirstMessage(loginId);
 
-    await postWebhook(
-      stack,
+    await stack.postWebhook(
       pageWebhook([
         {
           sender: { id: psid },
@@ -82,14 +68,13 @@ describe('after the opt-in', () => {
     expect(
       await until(
         async () =>
-          (await optinRecord(stack, loginId))?.receipt === 'delivered' ? true : undefined,
+          (await stack.optinRecord(loginId))?.receipt === 'delivered' ? true : undefined,
         'delivered',
       ),
     ).toBe(true);
 
     const replyAt = Date.now();
-    await postWebhook(
-      stack,
+    await stack.postWebhook(
       pageWebhook([
         {
           sender: { id: psid },
@@ -113,8 +98,7 @@ describe('after the opt-in', () => {
       await item(keys.link({ kind: 'login', id: loginId }, { kind: 'psid', id: psid })),
     ).toBeDefined();
 
-    await postWebhook(
-      stack,
+    await stack.postWebhook(
       pageWebhook([
         {
           sender: { id: psid },
@@ -126,7 +110,7 @@ describe('after the opt-in', () => {
     );
     expect(
       await until(
-        async () => ((await optinRecord(stack, loginId))?.receipt === 'read' ? true : undefined),
+        async () => ((await stack.optinRecord(loginId))?.receipt === 'read' ? true : undefined),
         'read',
       ),
     ).toBe(true);
@@ -137,7 +121,7 @@ describe('after the opt-in', () => {
       timestamp: Date.now(),
       optin: { type: 'notification_messages', notification_messages_status: 'STOP NOTIFICATIONS' },
     };
-    await postWebhook(stack, pageWebhook([stop]));
+    await stack.postWebhook(pageWebhook([stop]));
     const suppression = await until(
       () => item(keys.suppression({ kind: 'login', id: loginId })),
       'the STOP',
@@ -147,8 +131,7 @@ describe('after the opt-in', () => {
       source: 'stop',
     });
 
-    await postWebhook(
-      stack,
+    await stack.postWebhook(
       pageWebhook([{ ...stop, optin: { notification_messages_status: 'RESUME_NOTIFICATIONS' } }]),
     );
     await until(
@@ -168,12 +151,12 @@ describe('after the opt-in', () => {
     });
     expect(response.status).toBe(200);
 
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await stack.postWebhook(pageWebhook([optinItem(loginId)]));
     const record = await optinWithStatus(stack, loginId, 'opted_out');
 
     expect(record).toMatchObject({ statusReason: 'suppressed:asked by email' });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toEqual([]);
   });
 
   it('answers 401 on the API without a key', async () => {
@@ -195,17 +178,17 @@ describe('after the opt-in', () => {
     });
 
     expect(response).toMatchObject({ status: 409, body: { error: 'human_agent_not_enabled' } });
-    expect(await emulator(stack, `messages?psid=${psid}`)).toHaveLength(0);
+    expect(await stack.emulator(`messages?psid=${psid}`)).toHaveLength(0);
   });
 
   it('sends the first message on a login event, and no second one when the webhook follows', async () => {
     const { loginId, response } = await loginEvent(uniqueId('1'));
     await optinWithStatus(stack, loginId, 'sent');
-    await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    await stack.postWebhook(pageWebhook([optinItem(loginId)]));
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     expect(response).toMatchObject({ status: 202, body: { loginId, status: 'queued' } });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toHaveLength(1);
   });
 
   it('sends a follow-up to the PSID after the person replied, and reports it sent', async () => {
@@ -225,7 +208,7 @@ describe('after the opt-in', () => {
 
     expect(accepted.status).toBe(202);
     expect(status.body).toMatchObject({ status: 'sent', pageId: PAGE_ID, messagingType: 'UPDATE' });
-    expect(await emulator(stack, `messages?psid=${psid}`)).toMatchObject([
+    expect(await stack.emulator(`messages?psid=${psid}`)).toMatchObject([
       { recipient: { id: psid }, message: { text: 'Your order shipped.' } },
     ]);
   });
@@ -252,7 +235,7 @@ describe('after the opt-in', () => {
       confirmation_code: body.confirmation_code,
       status: 'completed',
     });
-    expect(await optinRecord(stack, loginId)).toBeUndefined();
+    expect(await stack.optinRecord(loginId)).toBeUndefined();
   });
 });
 
@@ -274,22 +257,15 @@ describe('the sweeper', () => {
 
   it('sends a lost opt-in in time, once', async () => {
     const loginId = newId();
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
     await abandon(loginId, Date.now());
     // Taken over once the dead attempt's lease and its hand-over grace (7 s here) have passed.
-    const record = await eventually(
-      async () => {
-        const found = await optinRecord(stack, loginId);
-        return found?.status === 'sent' ? found : undefined;
-      },
-      30_000,
-      'the lost opt-in to be sent',
-    );
+    const record = await optinWithStatus(stack, loginId, 'sent', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 3000));
 
     expect(record).toMatchObject({ attempts: 2 });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toHaveLength(1);
   });
 
   it('ends an opt-in whose window passed while nothing worked on it as expired', async () => {
@@ -297,11 +273,11 @@ describe('the sweeper', () => {
 
     await abandon(loginId, Date.now() - 24 * 3_600_000 + 1500);
     const record = await until(async () => {
-      const found = await optinRecord(stack, loginId);
+      const found = await stack.optinRecord(loginId);
       return found?.status === 'expired' ? found : undefined;
     }, 'expired');
 
     expect(record).toMatchObject({ statusReason: 'window_closed_unattended' });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toEqual([]);
   });
 });

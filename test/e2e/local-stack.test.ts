@@ -8,24 +8,26 @@ import {
   OTHER_PAGE_ID,
   PAGE_ID,
   PAGE_TOKEN,
-  secretDocument,
 } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  rejectedOptins,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * The whole pipeline as `npm start` runs it: DynamoDB Local, fauxqs, our Graph emulator, the real
  * webhook and sender handlers. Short timings so retries and lease expiry happen within seconds.
  */
-let stack: RunningStack;
+const stack = useLocalStack({
+  env: {
+    SEND_RETRY_BASE_SECONDS: '1',
+    // The poller times an invocation out after this, as Lambda does: room for a cold batch of 10
+    // on a busy machine, yet a visibility timeout (6 ×) short enough for the crash test below.
+    SENDER_TIMEOUT_SECONDS: '5',
+    GRAPH_TIMEOUT_SECONDS: '3',
+    // A rate limit or a 190 pauses the whole Page: keep its back-off short between the tests.
+    PAGE_BACKOFF_BASE_SECONDS: '1',
+    PAGE_BACKOFF_MAX_SECONDS: '2',
+    PAGE_STATE_CACHE_SECONDS: '1',
+  },
+});
 
 interface EmulatedMessage {
   pageId: string;
@@ -51,21 +53,21 @@ const body = (entries: Array<{ pageId: string; items: unknown[] }>) =>
   });
 
 async function optIn(loginId: string, pageId = PAGE_ID, timestamp = Date.now()) {
-  await emulator(stack, 'optins', { loginId, pageId, timestamp });
+  await stack.emulator('optins', { loginId, pageId, timestamp });
   return optinItem(loginId, pageId, timestamp);
 }
 async function messagesTo(loginId: string) {
-  const all = await emulator<EmulatedMessage[]>(stack, 'messages');
+  const all = await stack.emulator<EmulatedMessage[]>('messages');
   return all.filter((m) => m.recipient.login_id === loginId);
 }
 async function requestsTo(loginId: string) {
-  const all = await emulator<EmulatedRequest[]>(stack, 'requests');
+  const all = await stack.emulator<EmulatedRequest[]>('requests');
   return all.filter((r) => r.recipient?.login_id === loginId);
 }
 const ended = (loginId: string, timeoutMs = 15_000) =>
   eventually(
     async () => {
-      const record = await optinRecord(stack, loginId);
+      const record = await stack.optinRecord(loginId);
       return record &&
         ['sent', 'expired', 'opted_out', 'page_locked', 'failed'].includes(String(record.status))
         ? record
@@ -74,24 +76,6 @@ const ended = (loginId: string, timeoutMs = 15_000) =>
     timeoutMs,
     `login_id ${loginId.slice(0, 8)} to end`,
   );
-
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    SEND_RETRY_BASE_SECONDS: '1',
-    // The poller times an invocation out after this, as Lambda does: room for a cold batch of 10
-    // on a busy machine, yet a visibility timeout (6 ×) short enough for the crash test below.
-    SENDER_TIMEOUT_SECONDS: '5',
-    GRAPH_TIMEOUT_SECONDS: '3',
-    // A rate limit or a 190 pauses the whole Page: keep its back-off short between the tests.
-    PAGE_BACKOFF_BASE_SECONDS: '1',
-    PAGE_BACKOFF_MAX_SECONDS: '2',
-    PAGE_STATE_CACHE_SECONDS: '1',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
 
 describe('the local stack', () => {
   it('answers the verification handshake', async () => {
@@ -106,8 +90,7 @@ describe('the local stack', () => {
   it('turns a signed opt-in into exactly one Send API call to recipient.login_id with that Page', async () => {
     const loginId = newLoginId();
 
-    const response = await postWebhook(
-      stack,
+    const response = await stack.postWebhook(
       body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]),
     );
     const record = await ended(loginId);
@@ -129,7 +112,7 @@ describe('the local stack', () => {
     const raw = body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]);
 
     const statuses = await Promise.all(
-      Array.from({ length: 5 }, () => postWebhook(stack, raw).then((r) => r.status)),
+      Array.from({ length: 5 }, () => stack.postWebhook(raw).then((r) => r.status)),
     );
     await ended(loginId);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -147,11 +130,11 @@ describe('the local stack', () => {
       })),
     );
 
-    expect((await postWebhook(stack, body(entries))).status).toBe(200);
+    expect((await stack.postWebhook(body(entries))).status).toBe(200);
     const loginIds = entries.flatMap((e) => e.items.map((i) => i.optin.login_id));
     await Promise.all(loginIds.map((id) => ended(id, 30_000)));
 
-    const all = await emulator<EmulatedMessage[]>(stack, 'messages');
+    const all = await stack.emulator<EmulatedMessage[]>('messages');
     for (const entry of entries) {
       for (const item of entry.items) {
         const sent = all.filter((m) => m.recipient.login_id === item.optin.login_id);
@@ -169,33 +152,31 @@ describe('the local stack', () => {
     const loginId = newLoginId();
     const raw = body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]);
 
-    const response = await postWebhook(
-      stack,
+    const response = await stack.postWebhook(
       raw,
       signature === 'other' ? signatureFor(raw, 'not-the-app-secret') : signature,
     );
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
     expect(response.status).toBe(401);
-    expect(await optinRecord(stack, loginId)).toBeUndefined();
+    expect(await stack.optinRecord(loginId)).toBeUndefined();
     expect(await requestsTo(loginId)).toHaveLength(0);
   });
 
   it('answers 400 to a signed body that is not JSON', async () => {
-    expect((await postWebhook(stack, '{"object":"page","entry":[')).status).toBe(400);
+    expect((await stack.postWebhook('{"object":"page","entry":[')).status).toBe(400);
   });
 
   it('sends nothing for an opt-in whose timestamp is 25 h old, and records it as rejected', async () => {
     const loginId = newLoginId();
     const old = Date.now() - 25 * HOUR_MS;
 
-    const response = await postWebhook(
-      stack,
+    const response = await stack.postWebhook(
       body([{ pageId: PAGE_ID, items: [await optIn(loginId, PAGE_ID, old)] }]),
     );
     const [rejected] = await eventually(
       async () => {
-        const items = await rejectedOptins(stack, loginId);
+        const items = await stack.rejectedOptins(loginId);
         return items.length > 0 ? items : undefined;
       },
       15_000,
@@ -207,16 +188,16 @@ describe('the local stack', () => {
       status: 'rejected',
       statusReason: 'timestamp: is older than the 24 h window (or is not in milliseconds)',
     });
-    expect(await optinRecord(stack, loginId)).toBeUndefined();
+    expect(await stack.optinRecord(loginId)).toBeUndefined();
     expect(await requestsTo(loginId)).toHaveLength(0);
   });
 
   it('retries a Graph 500 and sends one message', async () => {
     const loginId = newLoginId();
     const item = await optIn(loginId);
-    await emulator(stack, 'faults', { loginId, kind: 'server_error' });
+    await stack.emulator('faults', { loginId, kind: 'server_error' });
 
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
     const record = await ended(loginId);
 
     expect(record).toMatchObject({
@@ -231,9 +212,9 @@ describe('the local stack', () => {
   it('retries a rate limit (613)', async () => {
     const loginId = newLoginId();
     const item = await optIn(loginId);
-    await emulator(stack, 'faults', { loginId, kind: 'rate_limit', times: 2 });
+    await stack.emulator('faults', { loginId, kind: 'rate_limit', times: 2 });
 
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
     const record = await ended(loginId);
 
     expect(record).toMatchObject({ status: 'sent', attempts: 3, lastError: { code: 613 } });
@@ -243,11 +224,11 @@ describe('the local stack', () => {
   it('ends as opted_out on 551 without a retry storm', async () => {
     const loginId = newLoginId();
     const item = await optIn(loginId);
-    await emulator(stack, 'optouts', { loginId });
+    await stack.emulator('optouts', { loginId });
 
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
     const record = await ended(loginId);
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
     await new Promise((resolve) => setTimeout(resolve, 2500));
 
     expect(record).toMatchObject({ status: 'opted_out', lastError: { code: 551 } });
@@ -257,9 +238,9 @@ describe('the local stack', () => {
   it('ends as expired when Facebook says the window closed (10/2018278)', async () => {
     const loginId = newLoginId();
     const item = await optIn(loginId);
-    await emulator(stack, 'faults', { loginId, kind: 'window_closed' });
+    await stack.emulator('faults', { loginId, kind: 'window_closed' });
 
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
 
     expect(await ended(loginId)).toMatchObject({
       status: 'expired',
@@ -271,8 +252,7 @@ describe('the local stack', () => {
   it('fails an opt-in for a Page with no token, with the reason, and still answers 200', async () => {
     const loginId = newLoginId();
 
-    const response = await postWebhook(
-      stack,
+    const response = await stack.postWebhook(
       body([{ pageId: '9999999999', items: [optinItem(loginId, '9999999999')] }]),
     );
 
@@ -293,25 +273,24 @@ describe('the local stack', () => {
     // Page pauses, and the opt-in is sent by the probe once the back-off passed).
     const failedLoginId = newLoginId();
     const failedItem = await optIn(failedLoginId);
-    await emulator(stack, 'faults', {
+    await stack.emulator('faults', {
       loginId: failedLoginId,
       status: 400,
       error: { code: 190, subcode: 460, message: echo },
     });
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [failedItem] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [failedItem] }]));
     const failed = await ended(failedLoginId);
     // A follow-up refused the same way, read back through GET /messages/{id}.
     const loginId = newLoginId();
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [await optIn(loginId)] }]));
     await ended(loginId);
     // Follow-ups go only to someone who wrote: the person replies first (which links the PSID).
-    const [first] = await emulator<Array<{ recipientId: string }>>(
-      stack,
+    const [first] = await stack.emulator<Array<{ recipientId: string }>>(
       `messages?loginId=${loginId}`,
     );
     const psid = first?.recipientId as string;
     await replyAndLink(stack, { loginId, psid, text: 'Hi' });
-    await emulator(stack, 'faults', {
+    await stack.emulator('faults', {
       pageId: PAGE_ID,
       status: 400,
       error: { code: 100, message: echo },
@@ -356,12 +335,12 @@ describe('the local stack', () => {
   it('loses nothing when the sender dies mid-send: the opt-in is sent once after restart', async () => {
     const loginId = newLoginId();
     const item = await optIn(loginId);
-    await emulator(stack, 'faults', { loginId, kind: 'slow', delayMs: 20_000 });
+    await stack.emulator('faults', { loginId, kind: 'slow', delayMs: 20_000 });
     const pid = stack.pollerPid();
 
-    await postWebhook(stack, body([{ pageId: PAGE_ID, items: [item] }]));
+    await stack.postWebhook(body([{ pageId: PAGE_ID, items: [item] }]));
     await eventually(
-      async () => ((await optinRecord(stack, loginId))?.status === 'sending' ? true : undefined),
+      async () => ((await stack.optinRecord(loginId))?.status === 'sending' ? true : undefined),
       10_000,
       'the claim',
     );

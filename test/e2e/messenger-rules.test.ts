@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { callApi, replyAndLink, sendFirstMessage } from '../helpers/e2e-person';
-import { secretDocument } from '../helpers/factories';
-import { emulator, eventually, type RunningStack, startStack } from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * Follow-ups under Messenger's rules as they stand in 2026, on the running local stack (whose
@@ -11,7 +9,7 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * HUMAN_AGENT_ENABLED=true), and nothing after the first message until the person writes.
  */
 const DAY_MS = 86_400_000;
-let stack: RunningStack;
+const stack = useLocalStack({ env: { HUMAN_AGENT_ENABLED: 'true' } });
 
 const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
   callApi(stack, method, path, body);
@@ -27,22 +25,12 @@ async function person(wroteAgoMs?: number): Promise<{ loginId: string; psid: str
 }
 
 const sendsTo = async (psid: string) =>
-  (await emulator<unknown[]>(stack, `messages?psid=${psid}`)).length;
-
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    HUMAN_AGENT_ENABLED: 'true',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
+  (await stack.emulator<unknown[]>(`messages?psid=${psid}`)).length;
 
 describe("Messenger's 2026 rules for follow-ups, on the local stack", () => {
   it('refuses a retired tag with 400 naming the date, and makes no Graph call', async () => {
     const { loginId } = await person(2 * DAY_MS);
-    const requests = (await emulator<unknown[]>(stack, 'requests')).length;
+    const requests = (await stack.emulator<unknown[]>('requests')).length;
 
     const response = await api('POST', '/messages', {
       to: { loginId },
@@ -52,7 +40,7 @@ describe("Messenger's 2026 rules for follow-ups, on the local stack", () => {
 
     expect(response).toMatchObject({ status: 400, body: { error: 'tag_retired' } });
     expect(String(response.body.message)).toContain('2026-04-27');
-    expect((await emulator<unknown[]>(stack, 'requests')).length).toBe(requests);
+    expect((await stack.emulator<unknown[]>('requests')).length).toBe(requests);
   });
 
   it('sends HUMAN_AGENT 2 days after the person wrote, and refuses it after 7 days', async () => {
@@ -94,6 +82,6 @@ describe("Messenger's 2026 rules for follow-ups, on the local stack", () => {
     });
 
     expect(response).toMatchObject({ status: 409, body: { error: 'conversation_not_started' } });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toHaveLength(1);
   });
 });

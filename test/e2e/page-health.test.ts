@@ -9,15 +9,7 @@ import {
   PAGE_TOKEN,
   secretDocument,
 } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * A Page's own failures on the running local stack: Meta restricting the Page (10/1893063) and
@@ -34,8 +26,16 @@ interface EmulatedRequest {
   error?: { code: number; error_subcode?: number };
 }
 
-let stack: RunningStack;
-let secretsFile: string;
+const stack = useLocalStack({
+  env: {
+    SEND_RETRY_BASE_SECONDS: '1',
+    PAGE_BACKOFF_BASE_SECONDS: '2',
+    PAGE_BACKOFF_MAX_SECONDS: '4',
+    PAGE_STATE_CACHE_SECONDS: '1',
+    // The watchdog is the other file's business.
+    PAGE_WATCH_INTERVAL_SECONDS: '3600',
+  },
+});
 
 const newLoginId = () => randomBytes(32).toString('hex');
 const webhook = (pageId: string, loginIds: string[]) =>
@@ -58,8 +58,8 @@ const webhook = (pageId: string, loginIds: string[]) =>
 async function optIn(pageId: string, count: number): Promise<string[]> {
   const loginIds = Array.from({ length: count }, newLoginId);
   for (const loginId of loginIds)
-    await emulator(stack, 'optins', { loginId, pageId, timestamp: Date.now() });
-  const response = await postWebhook(stack, webhook(pageId, loginIds));
+    await stack.emulator('optins', { loginId, pageId, timestamp: Date.now() });
+  const response = await stack.postWebhook(webhook(pageId, loginIds));
   if (response.status !== 200) throw new Error(`the webhook answered ${response.status}`);
   return loginIds;
 }
@@ -67,7 +67,7 @@ async function optIn(pageId: string, count: number): Promise<string[]> {
 const pageState = (pageId: string) => tableItem(stack, keys.pageState(pageId));
 
 const statuses = async (loginIds: string[]) =>
-  Promise.all(loginIds.map(async (id) => (await optinRecord(stack, id))?.status));
+  Promise.all(loginIds.map(async (id) => (await stack.optinRecord(id))?.status));
 const allSent = (loginIds: string[], timeoutMs = 20_000) =>
   eventually(
     async () => ((await statuses(loginIds)).every((s) => s === 'sent') ? true : undefined),
@@ -75,36 +75,20 @@ const allSent = (loginIds: string[], timeoutMs = 20_000) =>
     'every waiting opt-in to be sent',
   );
 async function requestsTo(loginIds: string[]) {
-  const all = await emulator<EmulatedRequest[]>(stack, 'requests');
+  const all = await stack.emulator<EmulatedRequest[]>('requests');
   return all.filter((r) => loginIds.includes(r.recipient?.login_id ?? ''));
 }
 async function messagesTo(loginId: string) {
-  return emulator<unknown[]>(stack, `messages?loginId=${loginId}`);
+  return stack.emulator<unknown[]>(`messages?loginId=${loginId}`);
 }
 async function control(method: 'DELETE', path: string) {
   const response = await fetch(`${stack.info.graphEmulatorUrl}/_emulator/${path}`, { method });
   if (!response.ok) throw new Error(`emulator ${path}: ${response.status}`);
 }
 
-beforeAll(async () => {
-  secretsFile = writeSecretsFile(secretDocument());
-  stack = await startStack({
-    LCM_SECRETS_FILE: secretsFile,
-    SEND_RETRY_BASE_SECONDS: '1',
-    PAGE_BACKOFF_BASE_SECONDS: '2',
-    PAGE_BACKOFF_MAX_SECONDS: '4',
-    PAGE_STATE_CACHE_SECONDS: '1',
-    // The watchdog is the other file's business.
-    PAGE_WATCH_INTERVAL_SECONDS: '3600',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
-
 describe("a Page's own failures, on the local stack", () => {
   it('pauses a restricted Page without failing its opt-ins, keeps the other Page sending, and sends each waiting opt-in once when the restriction is lifted', async () => {
-    await emulator(stack, 'restrictions', { pageId: PAGE_ID });
+    await stack.emulator('restrictions', { pageId: PAGE_ID });
     const waiting = await optIn(PAGE_ID, 3);
 
     const paused = await eventually(
@@ -156,7 +140,7 @@ describe("a Page's own failures, on the local stack", () => {
   }, 45_000);
 
   it('keeps the opt-ins of a Page whose token Graph refuses (190) pending, not failed, and sends them once the secret holds a new token', async () => {
-    await emulator(stack, 'revoked-tokens', { pageId: OTHER_PAGE_ID });
+    await stack.emulator('revoked-tokens', { pageId: OTHER_PAGE_ID });
     const waiting = await optIn(OTHER_PAGE_ID, 3);
 
     await eventually(
@@ -178,7 +162,7 @@ describe("a Page's own failures, on the local stack", () => {
     // The operator puts a new token in the secret; the emulator accepts it (it was not revoked).
     const newToken = `EAAB-renewed-${randomBytes(8).toString('hex')}`;
     writeFileSync(
-      secretsFile,
+      stack.info.secretsFile,
       JSON.stringify(
         secretDocument({
           pages: {
@@ -191,7 +175,7 @@ describe("a Page's own failures, on the local stack", () => {
     await allSent(waiting);
 
     for (const loginId of waiting) {
-      const record = await optinRecord(stack, loginId);
+      const record = await stack.optinRecord(loginId);
       expect(record?.statusReason).toBeUndefined();
       expect(await messagesTo(loginId)).toHaveLength(1);
     }

@@ -2,23 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { REQUIRED_PAGE_FIELDS } from '../../shared/graph/subscribed-apps';
 import { keys } from '../../shared/store/table-definition';
 import { optinItem, optinWithStatus, pageWebhook, tableItem } from '../helpers/e2e-person';
-import {
-  OTHER_PAGE_ID,
-  OTHER_PAGE_TOKEN,
-  PAGE_ID,
-  PAGE_TOKEN,
-  secretDocument,
-} from '../helpers/factories';
+import { OTHER_PAGE_ID, OTHER_PAGE_TOKEN, PAGE_ID, PAGE_TOKEN } from '../helpers/factories';
 import { runLcm } from '../helpers/lcm-cli';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * The Page watchdog on the running local stack (every second here, PAGE_WATCH_INTERVAL_SECONDS):
@@ -40,7 +26,12 @@ interface EmulatorState {
   subscriptions: Array<{ pageId: string; fields: string[]; refuseSubscribe: boolean }>;
 }
 
-let stack: RunningStack;
+const stack = useLocalStack({
+  env: {
+    PAGE_WATCH_INTERVAL_SECONDS: '1',
+    PAGE_OPTIN_SILENCE_SECONDS: String(SILENCE_SECONDS),
+  },
+});
 
 const pageState = (pageId: string) => tableItem(stack, keys.pageState(pageId));
 
@@ -62,25 +53,14 @@ const logLine = (text: string, pageId: string, from = 0, timeoutMs = 5000) =>
 /** The real CLI, as `npx lcm pages --local` runs it, against this test's stack. */
 const lcm = (...args: string[]) => runLcm(stack, ...args);
 
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    PAGE_WATCH_INTERVAL_SECONDS: '1',
-    PAGE_OPTIN_SILENCE_SECONDS: String(SILENCE_SECONDS),
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
-});
-
 describe('the Page watchdog, on the local stack', () => {
   it('subscribes again a Page Facebook unsubscribed, and alarms on one whose token may not', async () => {
-    await emulator(stack, 'subscriptions/drop', { pageId: PAGE_ID });
-    await emulator(stack, 'subscriptions/drop', { pageId: OTHER_PAGE_ID, refuseSubscribe: true });
+    await stack.emulator('subscriptions/drop', { pageId: PAGE_ID });
+    await stack.emulator('subscriptions/drop', { pageId: OTHER_PAGE_ID, refuseSubscribe: true });
 
     const restored = await eventually(
       async () => {
-        const state = await emulator<EmulatorState>(stack, 'state');
+        const state = await stack.emulator<EmulatorState>('state');
         const page = state.subscriptions.find((s) => s.pageId === PAGE_ID);
         return page && page.fields.length > 0 ? page : undefined;
       },
@@ -120,7 +100,7 @@ describe('the Page watchdog, on the local stack', () => {
     await logLine('PAGE NOT SUBSCRIBED', OTHER_PAGE_ID);
     const output = stack.output();
     // The Page token went in a header (GET) or the body (POST), never in a URL.
-    const calls = (await emulator<EmulatedRequest[]>(stack, 'requests')).filter((r) =>
+    const calls = (await stack.emulator<EmulatedRequest[]>('requests')).filter((r) =>
       r.path.endsWith('/subscribed_apps'),
     );
     expect(calls.length).toBeGreaterThanOrEqual(3);
@@ -135,8 +115,8 @@ describe('the Page watchdog, on the local stack', () => {
 
   it('reports a Page that received opt-ins and then none for longer than the limit', async () => {
     const loginId = randomBytes(32).toString('hex');
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
-    const answer = await postWebhook(stack, pageWebhook([optinItem(loginId)]));
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    const answer = await stack.postWebhook(pageWebhook([optinItem(loginId)]));
     expect(answer.status).toBe(200);
     await optinWithStatus(stack, loginId, 'sent');
     const seen = await eventually(
@@ -151,7 +131,7 @@ describe('the Page watchdog, on the local stack', () => {
 
     await logLine('NO OPT-INS FROM PAGE', PAGE_ID, logsFrom, (SILENCE_SECONDS + 6) * 1000);
 
-    const record = await optinRecord(stack, loginId);
+    const record = await stack.optinRecord(loginId);
     expect(seen.lastOptinAt).toBe(record?.receivedAt);
     expect(seen.lastSendAt).toBe(record?.sentAt);
     // The other Page never received an opt-in: it is not "silent".

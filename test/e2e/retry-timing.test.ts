@@ -1,17 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { RecordedMessage, RecordedRequest } from '../../infra/local/graph-emulator';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
+import { PAGE_ID } from '../helpers/factories';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 import { RetryPlans, retryTiming } from '../helpers/retry-timing';
-import { writeSecretsFile } from '../helpers/secrets-file';
 
 /**
  * Retries run when they were planned, against a flaky Graph: 30 % of the Send API calls answer
@@ -23,32 +15,20 @@ const PER_WEBHOOK = 5;
 /** The draws are per Send API call in order; this seed fails 15 of the first 40 calls (4 of them hangs). */
 const SEED = 20_261_201;
 
-let stack: RunningStack;
-let sqs: SQSClient;
-
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    SEND_RETRY_BASE_SECONDS: '1',
-    SENDER_TIMEOUT_SECONDS: '5',
-    GRAPH_TIMEOUT_SECONDS: '2',
-  });
-  sqs = new SQSClient({
-    endpoint: stack.info.sqsEndpoint,
-    region: stack.info.region,
-    credentials: LOCAL_CREDENTIALS,
-    useQueueUrlAsEndpoint: false,
-  });
-}, 90_000);
-afterAll(async () => {
-  sqs?.destroy();
-  await stack?.stop();
+const stack = useLocalStack({
+  env: { SEND_RETRY_BASE_SECONDS: '1', SENDER_TIMEOUT_SECONDS: '5', GRAPH_TIMEOUT_SECONDS: '2' },
 });
+/**
+ * The test's sampler, stopped after the test however it ended: left running after a failed wait,
+ * it polls the stopped stack every 250 ms, and its errors fail every suite after this one.
+ */
+let sampler: RetryPlans | undefined;
+afterEach(() => sampler?.stop());
 
 describe('retries against a flaky Graph', () => {
   it('sends every opt-in once, each retry at most 10 s after its planned time', async () => {
     const plans = new RetryPlans(stack.doc, stack.info.tableName, async () => {
-      const { Attributes } = await sqs.send(
+      const { Attributes } = await stack.sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: stack.info.queueUrl,
           AttributeNames: ['ApproximateNumberOfMessages'],
@@ -56,7 +36,8 @@ describe('retries against a flaky Graph', () => {
       );
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
     });
-    await emulator(stack, 'flaky', {
+    sampler = plans;
+    await stack.emulator('flaky', {
       rate: 0.3,
       seed: SEED,
       faults: [
@@ -69,11 +50,11 @@ describe('retries against a flaky Graph', () => {
       ],
     });
     const loginIds = Array.from({ length: OPTINS }, () => randomBytes(32).toString('hex'));
-    for (const loginId of loginIds) await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
+    for (const loginId of loginIds) await stack.emulator('optins', { loginId, pageId: PAGE_ID });
     const wanted = new Set(loginIds);
     const sendsPer = async () => {
       const counts = new Map(loginIds.map((id) => [id, 0]));
-      for (const m of await emulator<RecordedMessage[]>(stack, 'messages')) {
+      for (const m of await stack.emulator<RecordedMessage[]>('messages')) {
         const id = m.recipient.login_id;
         if (id !== undefined && counts.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
       }
@@ -99,7 +80,7 @@ describe('retries against a flaky Graph', () => {
           },
         ],
       });
-      statuses.push((await postWebhook(stack, body)).status);
+      statuses.push((await stack.postWebhook(body)).status);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     await eventually(
@@ -110,7 +91,7 @@ describe('retries against a flaky Graph', () => {
     // Long enough for a second message to show, were a retry or redelivery still to come.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await plans.stop();
-    const requests = await emulator<RecordedRequest[]>(stack, 'requests');
+    const requests = await stack.emulator<RecordedRequest[]>('requests');
     const timing = retryTiming(requests, plans, wanted);
 
     expect(statuses.every((status) => status === 200)).toBe(true);

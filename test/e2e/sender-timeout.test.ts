@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RecordedRequest } from '../../infra/local/graph-emulator';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { optinWithStatus } from '../helpers/e2e-person';
+import { PAGE_ID } from '../helpers/factories';
+import { useLocalStack } from '../helpers/local-stack';
 
 /**
  * The local event source times a sender invocation out as Lambda does. Here the Graph timeout is
@@ -17,29 +10,19 @@ import { writeSecretsFile } from '../helpers/secrets-file';
  * instance is stopped mid-call, nothing of its batch is deleted, and the message comes back after
  * the visibility timeout (6 × the sender timeout) to a fresh instance, which sends it once.
  */
-let stack: RunningStack;
-
-beforeAll(async () => {
-  stack = await startStack({
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    SENDER_TIMEOUT_SECONDS: '3',
-    GRAPH_TIMEOUT_SECONDS: '8',
-  });
-}, 90_000);
-afterAll(async () => {
-  await stack?.stop();
+const stack = useLocalStack({
+  env: { SENDER_TIMEOUT_SECONDS: '3', GRAPH_TIMEOUT_SECONDS: '8' },
 });
 
 describe('a sender invocation that runs past its timeout', () => {
   it('is stopped mid-call, and its message comes back after visibility and is sent once', async () => {
     const loginId = randomBytes(32).toString('hex');
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
-    await emulator(stack, 'faults', { loginId, kind: 'slow', delayMs: 6000 });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID });
+    await stack.emulator('faults', { loginId, kind: 'slow', delayMs: 6000 });
     const timestamp = Date.now();
     const posted = Date.now();
 
-    const response = await postWebhook(
-      stack,
+    const response = await stack.postWebhook(
       JSON.stringify({
         object: 'page',
         entry: [
@@ -51,16 +34,9 @@ describe('a sender invocation that runs past its timeout', () => {
         ],
       }),
     );
-    const record = await eventually(
-      async () => {
-        const item = await optinRecord(stack, loginId);
-        return item?.status === 'sent' ? item : undefined;
-      },
-      40_000,
-      'the opt-in to be sent',
-    );
+    const record = await optinWithStatus(stack, loginId, 'sent', 40_000);
     const sentAfterMs = Date.now() - posted;
-    const calls = (await emulator<RecordedRequest[]>(stack, 'requests')).filter(
+    const calls = (await stack.emulator<RecordedRequest[]>('requests')).filter(
       (r) => r.recipient?.login_id === loginId,
     );
 
@@ -68,7 +44,7 @@ describe('a sender invocation that runs past its timeout', () => {
     expect(stack.output()).toMatch(/a sender invocation timed out after 3000 ms/);
     // The first call was cut off with its instance (not delivered), the second was sent.
     expect(calls.map((c) => c.outcome)).toEqual(['aborted', 'accepted']);
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toHaveLength(1);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toHaveLength(1);
     expect(record).toMatchObject({ status: 'sent', attempts: 2 });
     // Back only after the visibility timeout (18 s), not at once.
     expect(sentAfterMs).toBeGreaterThanOrEqual(17_000);

@@ -4,16 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundlesOf } from '../../infra/local/handler-modules';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  optinRecord,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { PAGE_ID } from '../helpers/factories';
+import { eventually, useLocalStack } from '../helpers/local-stack';
 
 /**
  * The code `cdk deploy` ships, end to end: the esbuild bundles of `cdk synth` (not the TypeScript
@@ -27,9 +19,8 @@ const FIRST_MESSAGES = JSON.parse(
   readFileSync(join(ROOT, 'infra', 'first-messages.json'), 'utf8'),
 ) as { default: { message: { text: string } } };
 
-let stack: RunningStack;
-let cdkOut: string;
-let ownCdkOut = false;
+const ownCdkOut = !process.env.LCM_CDK_OUT;
+let cdkOut = '';
 
 function synthesize(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lcm-cdk-out-'));
@@ -75,7 +66,7 @@ const optinBody = (loginId: string) =>
 const ended = (loginId: string) =>
   eventually(
     async () => {
-      const record = await optinRecord(stack, loginId);
+      const record = await stack.optinRecord(loginId);
       return record && record.status !== 'queued' && record.status !== 'sending'
         ? record
         : undefined;
@@ -84,18 +75,16 @@ const ended = (loginId: string) =>
     `login_id ${loginId.slice(0, 8)} to end`,
   );
 
-beforeAll(async () => {
-  ownCdkOut = !process.env.LCM_CDK_OUT;
-  cdkOut = process.env.LCM_CDK_OUT ? resolve(ROOT, process.env.LCM_CDK_OUT) : synthesize();
-  stack = await startStack({
-    LCM_HANDLERS: 'bundles',
-    LCM_CDK_OUT: cdkOut,
-    LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-    SENDER_TIMEOUT_SECONDS: '10',
-  });
-}, 150_000);
-afterAll(async () => {
-  await stack?.stop();
+const stack = useLocalStack({
+  // The cloud assembly first, within the same 150 s as the start.
+  env: () => {
+    cdkOut = process.env.LCM_CDK_OUT ? resolve(ROOT, process.env.LCM_CDK_OUT) : synthesize();
+    return { LCM_HANDLERS: 'bundles', LCM_CDK_OUT: cdkOut, SENDER_TIMEOUT_SECONDS: '10' };
+  },
+  timeoutMs: 150_000,
+});
+// After the stack's own afterAll (jest runs them in order): the stack no longer runs the bundles.
+afterAll(() => {
   if (ownCdkOut && cdkOut) rmSync(cdkOut, { recursive: true, force: true });
 });
 
@@ -110,16 +99,15 @@ describe('the synthesized bundles, end to end', () => {
 
   it('sends exactly one first message, with the templates inlined at synth, for a signed opt-in', async () => {
     const loginId = newLoginId();
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
-    const response = await postWebhook(stack, optinBody(loginId));
+    const response = await stack.postWebhook(optinBody(loginId));
     const record = await ended(loginId);
     await new Promise((r) => setTimeout(r, 1000));
 
     expect(response.status).toBe(200);
     expect(record).toMatchObject({ status: 'sent', pageId: PAGE_ID, attempts: 1 });
-    const messages = await emulator<Array<{ message: { text?: string } }>>(
-      stack,
+    const messages = await stack.emulator<Array<{ message: { text?: string } }>>(
       `messages?loginId=${loginId}`,
     );
     expect(messages).toHaveLength(1);
@@ -133,9 +121,9 @@ describe('the synthesized bundles, end to end', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.info.apiKey}` },
       body: JSON.stringify({ loginId, reason: 'asked by email' }),
     });
-    await emulator(stack, 'optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
+    await stack.emulator('optins', { loginId, pageId: PAGE_ID, timestamp: Date.now() });
 
-    await postWebhook(stack, optinBody(loginId));
+    await stack.postWebhook(optinBody(loginId));
     const record = await ended(loginId);
 
     expect(optout.status).toBe(200);
@@ -143,6 +131,6 @@ describe('the synthesized bundles, end to end', () => {
       status: 'opted_out',
       statusReason: 'suppressed:asked by email',
     });
-    expect(await emulator(stack, `messages?loginId=${loginId}`)).toEqual([]);
+    expect(await stack.emulator(`messages?loginId=${loginId}`)).toEqual([]);
   });
 });

@@ -2,13 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { freePort, LOCAL_CREDENTIALS } from '../../infra/local/dynamodb-local';
 import type { LocalStackInfo } from '../../infra/local/stack';
 import { keys } from '../../shared/store/table-definition';
 import { signatureFor } from '../../shared/webhook/signature';
+import { secretDocument } from './factories';
+import { writeSecretsFile } from './secrets-file';
 
 const ROOT = join(__dirname, '..', '..');
 const READY = /^Ready in /m;
@@ -216,4 +219,89 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface UseLocalStackOptions {
+  /**
+   * The stack's settings (`SENDER_TIMEOUT_SECONDS`, …) on top of `startStack`'s. A function is
+   * called in `beforeAll`, right before the start, so slow preparation (a synth) shares its
+   * timeout.
+   */
+  env?: Record<string, string> | (() => Record<string, string>);
+  /** The secret document, written to a temporary `LCM_SECRETS_FILE`. @default secretDocument() */
+  secret?: Record<string, unknown>;
+  /** How long `beforeAll` may take to start the stack. @default 90 s */
+  timeoutMs?: number;
+}
+
+/**
+ * What `useLocalStack` answers: the running stack (from its `beforeAll` on), an SQS client on its
+ * emulator, and this file's helpers bound to it. It is itself a `RunningStack`, so the helpers
+ * that take one (`e2e-person.ts`, `lcm-cli.ts`) take it too.
+ */
+export interface LocalStackHandle extends RunningStack {
+  /** An SQS client on the stack's emulator (made on first use, destroyed in `afterAll`). */
+  readonly sqs: SQSClient;
+  postWebhook(body: string, signature?: string | null): Promise<Response>;
+  emulator<T = unknown>(path: string, body?: unknown): Promise<T>;
+  optinRecord(loginId: string): ReturnType<typeof optinRecord>;
+  rejectedOptins(loginId: string): ReturnType<typeof rejectedOptins>;
+}
+
+/**
+ * Runs the local stack (`startStack`) for the tests of this file: registers a `beforeAll` that
+ * starts it with a fresh secret file and an `afterAll` that stops it and removes what it made.
+ * Call it at the top of the test file; the handle works in tests and in later hooks.
+ */
+export function useLocalStack(options: UseLocalStackOptions = {}): LocalStackHandle {
+  let running: RunningStack | undefined;
+  let secretsFile: string | undefined;
+  let sqs: SQSClient | undefined;
+  const current = (): RunningStack => {
+    if (running === undefined)
+      throw new Error('the local stack is not running: use it in a test, after its beforeAll');
+    return running;
+  };
+  const handle: LocalStackHandle = {
+    get info() {
+      return current().info;
+    },
+    get pid() {
+      return current().pid;
+    },
+    get doc() {
+      return current().doc;
+    },
+    get exited() {
+      return current().exited;
+    },
+    output: () => current().output(),
+    alive: () => current().alive(),
+    pollerPid: () => current().pollerPid(),
+    stop: () => current().stop(),
+    get sqs() {
+      sqs ??= new SQSClient({
+        endpoint: current().info.sqsEndpoint,
+        region: current().info.region,
+        credentials: LOCAL_CREDENTIALS,
+        useQueueUrlAsEndpoint: false,
+      });
+      return sqs;
+    },
+    postWebhook: (body, signature) => postWebhook(current(), body, signature),
+    emulator: (path, body) => emulator(current(), path, body),
+    optinRecord: (loginId) => optinRecord(current(), loginId),
+    rejectedOptins: (loginId) => rejectedOptins(current(), loginId),
+  };
+  beforeAll(async () => {
+    secretsFile = writeSecretsFile(options.secret ?? secretDocument());
+    const env = typeof options.env === 'function' ? options.env() : (options.env ?? {});
+    running = await startStack({ LCM_SECRETS_FILE: secretsFile, ...env });
+  }, options.timeoutMs ?? 90_000);
+  afterAll(async () => {
+    sqs?.destroy();
+    await running?.stop();
+    if (secretsFile) rmSync(dirname(secretsFile), { recursive: true, force: true });
+  });
+  return handle;
 }

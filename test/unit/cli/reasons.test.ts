@@ -18,6 +18,8 @@ const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 const ROOT = join(__dirname, '..', '..', '..');
 /** The files that write a reason to a record (an opt-in's statusReason, a follow-up's reason). */
 const PRODUCERS = [
+  'shared/login-connect/after-failure.ts',
+  'shared/login-connect/after-send.ts',
   'shared/login-connect/deliver.ts',
   'shared/login-connect/deliver-followup.ts',
   'shared/login-connect/sweep.ts',
