@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { PAGE_ID, secretDocument } from '../helpers/factories';
-import {
-  emulator,
-  eventually,
-  postWebhook,
-  type RunningStack,
-  startStack,
-} from '../helpers/local-stack';
-import { writeSecretsFile } from '../helpers/secrets-file';
+import { PAGE_ID } from '../helpers/factories';
+import { eventually, type LocalStackHandle, useLocalStack } from '../helpers/local-stack';
 
 /**
  * The local sender's event source against the real queue and sender (see "The local sender" in
@@ -37,18 +30,18 @@ function optinBody(loginIds: string[]): string {
   });
 }
 
-async function newOptins(stack: RunningStack, count: number): Promise<string[]> {
+async function newOptins(stack: LocalStackHandle, count: number): Promise<string[]> {
   const loginIds = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
-  for (const loginId of loginIds) await emulator(stack, 'optins', { loginId, pageId: PAGE_ID });
+  for (const loginId of loginIds) await stack.emulator('optins', { loginId, pageId: PAGE_ID });
   return loginIds;
 }
 
 /** When Graph accepted each of these opt-ins' message, once every one has one. */
-async function sentTimes(stack: RunningStack, loginIds: string[]): Promise<number[]> {
+async function sentTimes(stack: LocalStackHandle, loginIds: string[]): Promise<number[]> {
   const wanted = new Set(loginIds);
   const sent = await eventually(
     async () => {
-      const messages = (await emulator<Message[]>(stack, 'messages')).filter((m) =>
+      const messages = (await stack.emulator<Message[]>('messages')).filter((m) =>
         wanted.has(m.recipient.login_id ?? ''),
       );
       return messages.length >= loginIds.length ? messages : undefined;
@@ -61,24 +54,17 @@ async function sentTimes(stack: RunningStack, loginIds: string[]): Promise<numbe
 }
 
 describe('the local sender with the default settings (5 concurrent batches)', () => {
-  let stack: RunningStack;
-
-  beforeAll(async () => {
-    stack = await startStack({ LCM_SECRETS_FILE: writeSecretsFile(secretDocument()) });
-  }, 90_000);
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useLocalStack();
 
   it('runs several batches at once: more Graph calls overlap than one batch holds', async () => {
     // Arrange: every Send API call answers after 4 s.
     const delayMs = 4000;
     const loginIds = await newOptins(stack, 40);
-    await emulator(stack, 'flaky', { rate: 1, faults: [{ delayMs }] });
+    await stack.emulator('flaky', { rate: 1, faults: [{ delayMs }] });
 
     // Act: 4 webhooks of 10 opt-ins at once, so at least 4 batches of at most 10.
     const responses = await Promise.all(
-      [0, 10, 20, 30].map((i) => postWebhook(stack, optinBody(loginIds.slice(i, i + 10)))),
+      [0, 10, 20, 30].map((i) => stack.postWebhook(optinBody(loginIds.slice(i, i + 10)))),
     );
     const times = await sentTimes(stack, loginIds);
     await fetch(`${stack.info.graphEmulatorUrl}/_emulator/flaky`, { method: 'DELETE' });
@@ -94,19 +80,10 @@ describe('the local sender with the default settings (5 concurrent batches)', ()
 });
 
 describe('the local sender with a batching window (SENDER_BATCH_WINDOW_SECONDS=3)', () => {
-  let stack: RunningStack;
-
-  beforeAll(async () => {
-    // One poller: each poller gathers its own batch, so with several, messages arriving apart
-    // could each start a window of their own in another poller.
-    stack = await startStack({
-      LCM_SECRETS_FILE: writeSecretsFile(secretDocument()),
-      SENDER_BATCH_WINDOW_SECONDS: '3',
-      SENDER_CONCURRENCY: '1',
-    });
-  }, 90_000);
-  afterAll(async () => {
-    await stack?.stop();
+  // One poller: each poller gathers its own batch, so with several, messages arriving apart
+  // could each start a window of their own in another poller.
+  const stack = useLocalStack({
+    env: { SENDER_BATCH_WINDOW_SECONDS: '3', SENDER_CONCURRENCY: '1' },
   });
 
   it('gathers opt-ins that arrive within the window and sends them together when it ends', async () => {
@@ -116,7 +93,7 @@ describe('the local sender with a batching window (SENDER_BATCH_WINDOW_SECONDS=3
     // Act: one opt-in per webhook, 500 ms apart.
     const posted = Date.now();
     for (const loginId of loginIds) {
-      expect((await postWebhook(stack, optinBody([loginId]))).status).toBe(200);
+      expect((await stack.postWebhook(optinBody([loginId]))).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const times = await sentTimes(stack, loginIds);
