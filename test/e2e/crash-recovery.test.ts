@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphEmulator } from '../../infra/local/graph-emulator';
 import { fileSecretsSource } from '../../shared/secrets';
+import { optinItem, pageWebhook } from '../helpers/e2e-person';
 import { PAGE_ID, secretDocument } from '../helpers/factories';
 import {
   eventually,
@@ -54,20 +55,7 @@ function groupAlive(pgid: number): boolean {
 
 const webhookBody = (loginIds: string[]) => {
   const timestamp = Date.now();
-  return JSON.stringify({
-    object: 'page',
-    entry: [
-      {
-        id: PAGE_ID,
-        time: timestamp,
-        messaging: loginIds.map((loginId) => ({
-          recipient: { id: PAGE_ID },
-          timestamp,
-          optin: { login_id: loginId },
-        })),
-      },
-    ],
-  });
+  return pageWebhook(loginIds.map((loginId) => optinItem(loginId, timestamp)));
 };
 
 /** `count` webhooks of PER_WEBHOOK new opt-ins each, registered with the Graph emulator. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { optinItem, pageWebhook } from '../helpers/e2e-person';
 import { PAGE_ID } from '../helpers/factories';
 import { eventually, type LocalStackHandle, useLocalStack } from '../helpers/local-stack';
 
@@ -12,22 +13,10 @@ interface Message {
   at: string;
 }
 
+/** One webhook carrying an opt-in for each login_id, all at the same timestamp. */
 function optinBody(loginIds: string[]): string {
   const timestamp = Date.now();
-  return JSON.stringify({
-    object: 'page',
-    entry: [
-      {
-        id: PAGE_ID,
-        time: timestamp,
-        messaging: loginIds.map((id) => ({
-          recipient: { id: PAGE_ID },
-          timestamp,
-          optin: { login_id: id },
-        })),
-      },
-    ],
-  });
+  return pageWebhook(loginIds.map((id) => optinItem(id, timestamp)));
 }
 
 async function newOptins(stack: LocalStackHandle, count: number): Promise<string[]> {
