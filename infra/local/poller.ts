@@ -54,10 +54,11 @@ const log = (line: string): void => {
   process.stderr.write(`poller: ${line}\n`);
 };
 
-function toRecord(message: Message): SQSRecord {
+/** The Lambda record of a received message, under the id the event source knows it by. */
+function toRecord(message: Message & { messageId: string }): SQSRecord {
   const a = message.Attributes ?? {};
   return {
-    messageId: message.MessageId ?? randomUUID(),
+    messageId: message.messageId,
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
     attributes: {

@@ -144,7 +144,11 @@ export class SqsEventSource<M extends SourceMessage> {
     this.stopping = true;
     clearInterval(this.scaleTimer);
     this.aborter.abort();
-    const drained = Promise.all([...this.pollers, ...this.deletes]).then(() => undefined);
+    const drained = (async () => {
+      await Promise.allSettled([...this.pollers]);
+      // A poller whose invocation was running when stop() was called starts its delete after.
+      while (this.deletes.size > 0) await Promise.allSettled([...this.deletes]);
+    })();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       drained,
@@ -199,7 +203,12 @@ export class SqsEventSource<M extends SourceMessage> {
       }
       idleSince = Date.now();
       if (batch.length >= this.settings.batchSize) this.backlogSeen = true;
-      await this.run(batch);
+      try {
+        await this.run(batch);
+      } catch (error) {
+        // Nothing of the batch is deleted: it comes back after its visibility timeout.
+        this.hooks.log?.(`invocation failed: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -257,8 +266,14 @@ export class SqsEventSource<M extends SourceMessage> {
       return;
     }
     let failed: Set<string>;
-    if (outcome.kind === 'returned') failed = new Set(outcome.failedIds);
-    else {
+    const ids = new Set(batch.map((m) => m.messageId));
+    if (outcome.kind === 'returned' && outcome.failedIds.every((id) => ids.has(id)))
+      failed = new Set(outcome.failedIds);
+    else if (outcome.kind === 'returned') {
+      // As Lambda does: a failure naming no message of the batch fails the whole batch.
+      this.hooks.log?.('the sender reported a failure for an unknown message id: nothing deleted');
+      failed = ids;
+    } else {
       this.hooks.log?.(`sender invocation failed: ${outcome.message}`);
       failed = new Set(batch.map((m) => m.messageId));
     }

@@ -48,8 +48,12 @@ class FakeQueue {
     return got;
   }
 
+  /** How long each delete takes. */
+  deleteMs = 0;
+
   async delete(messages: SourceMessage[]): Promise<void> {
     if (messages.length > 10) throw new Error('DeleteMessageBatch takes 10 at most');
+    if (this.deleteMs > 0) await sleep(this.deleteMs);
     this.deleted.push(...messages.map((m) => m.messageId));
   }
 }
@@ -351,6 +355,18 @@ describe('SqsEventSource', () => {
       expect(queue.deleted).toEqual(fn.batches[2]?.ids);
       expect(queue.deleted).toHaveLength(2);
     });
+
+    it('deletes nothing of a batch whose reported failure names no message of it, as Lambda', async () => {
+      const queue = new FakeQueue();
+      const fn = new FakeFunction(5, () => ({ kind: 'returned', failedIds: ['not-in-batch'] }));
+
+      start(queue, fn, { maxConcurrency: 1 });
+      queue.send(3);
+      await until(() => fn.batches.length === 1);
+      await sleep(50);
+
+      expect(queue.deleted).toEqual([]);
+    });
   });
 
   describe('stop()', () => {
@@ -366,6 +382,19 @@ describe('SqsEventSource', () => {
 
       expect(queue.deleted).toHaveLength(1);
       expect(Date.now() - stopping).toBeLessThan(1000);
+    });
+
+    it('waits for the delete of an invocation that ends after stop() was called', async () => {
+      const queue = new FakeQueue();
+      queue.deleteMs = 300;
+      const fn = new FakeFunction(200);
+      const source = start(queue, fn, { maxConcurrency: 1 });
+      queue.send(1);
+      await until(() => fn.batches.length === 1);
+
+      await source.stop(2000);
+
+      expect(queue.deleted).toHaveLength(1);
     });
   });
 });
