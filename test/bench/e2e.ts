@@ -31,7 +31,7 @@ import { reportHappyPathCost, settle } from './cost';
 import { type CpuWindow, cpuBetween, processTree, snapshot, TICKS_PER_SECOND } from './cpu';
 import { type FloorResult, measureDynamoFloor } from './floor';
 import { startGraphProcess } from './graph-process';
-import { LoadGenerator, type LoadResult } from './load';
+import { control, LoadGenerator, type LoadResult } from './load';
 import {
   type Ceiling,
   ceilingArithmetic,
@@ -63,16 +63,6 @@ const FLOOR_WRITES = Number(process.env.BENCH_FLOOR_WRITES ?? 600);
 interface Message {
   recipient: { login_id?: string };
   at: string;
-}
-
-async function control(graphUrl: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${graphUrl}/_emulator/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  return response.json();
 }
 
 /** The processes of the stack, as the tables name them. */

@@ -44,7 +44,8 @@ type Request =
   | { id: number; type: 'prepare'; graphUrl: string; pageId: string; count: number }
   | { id: number; type: 'run'; plan: LoadPlan };
 
-async function control(graphUrl: string, path: string, body?: unknown): Promise<unknown> {
+/** A call to the Graph emulator's control API (`/_emulator/<path>`). */
+export async function control(graphUrl: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${graphUrl}/_emulator/${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     ...(body === undefined
