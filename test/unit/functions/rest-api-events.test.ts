@@ -1,11 +1,9 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { httpApiEventOf } from '../../../shared/http';
 import { MAX_WEBHOOK_BODY_BYTES } from '../../../shared/webhook/receive';
 import { signatureFor } from '../../../shared/webhook/signature';
 import {
   APP_SECRET,
-  acceptAllBatches,
   apiGatewayEvent,
   lambdaContext,
   optinItem,
@@ -13,35 +11,12 @@ import {
   webhookBody,
 } from '../../helpers/factories';
 import { restApiEvent } from '../../helpers/rest-api-event';
-import { writeSecretsFile } from '../../helpers/secrets-file';
+import { useWebhookHandler } from '../../helpers/webhook-handler';
 
 // The REST API built with `apiFirewall` sends payload 1.0 events; the handlers must read them as
 // they read the HTTP API's.
 
-const sqsMock = mockClient(SQSClient);
-
-let handler: typeof import('../../../functions/webhook').handler;
-
-beforeAll(() => {
-  process.env.QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs';
-  process.env.LCM_SECRETS_FILE = writeSecretsFile();
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  ({ handler } =
-    require('../../../functions/webhook') as typeof import('../../../functions/webhook'));
-});
-
-beforeEach(() => {
-  sqsMock.reset();
-  acceptAllBatches(sqsMock);
-});
-
-const enqueued = () =>
-  sqsMock
-    .commandCalls(SendMessageBatchCommand)
-    .flatMap((call) =>
-      (call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '')),
-    );
+const { sqsMock, handler, enqueued } = useWebhookHandler();
 
 /** A delivery as the REST API hands it over: header names as Facebook sent them, body base64. */
 function restPost(rawBody: Buffer, signature = signatureFor(rawBody, APP_SECRET)) {

@@ -1,8 +1,7 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type QueueJob, QueueJobSchema } from '../../../shared/messages';
 import { DynamoDbOptinStore } from '../../../shared/store/dynamodb-optin-store';
 import { keys } from '../../../shared/store/table-definition';
@@ -10,7 +9,6 @@ import { unfitReason } from '../../../shared/webhook/bounded';
 import { signatureFor } from '../../../shared/webhook/signature';
 import {
   APP_SECRET,
-  acceptAllBatches,
   apiGatewayEvent,
   lambdaContext,
   OTHER_PAGE_ID,
@@ -20,7 +18,7 @@ import {
   webhookBody,
 } from '../../helpers/factories';
 import { type FuzzBody, fuzzBodies, TEXT_TYPES } from '../../helpers/fuzz';
-import { writeSecretsFile } from '../../helpers/secrets-file';
+import { useWebhookHandler } from '../../helpers/webhook-handler';
 
 /**
  * Thousands of seeded hostile bodies against the real webhook handler (SQS mocked). Whatever the
@@ -38,26 +36,7 @@ const MAX_SK_BYTES = 1_024;
 const MAX_ITEM_BYTES = 400_000;
 const MAX_DYNAMODB_DEPTH = 32;
 
-const sqsMock = mockClient(SQSClient);
-
-let handler: (
-  event: APIGatewayProxyEventV2,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-beforeAll(() => {
-  process.env.QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs';
-  process.env.LCM_SECRETS_FILE = writeSecretsFile();
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  ({ handler } =
-    require('../../../functions/webhook') as typeof import('../../../functions/webhook'));
-});
-
-beforeEach(() => {
-  sqsMock.reset();
-  acceptAllBatches(sqsMock);
-});
+const { sqsMock, handler } = useWebhookHandler();
 
 /** The event API Gateway gives the function for this body (base64 unless the type is text). */
 function eventFor(body: FuzzBody): APIGatewayProxyEventV2 {

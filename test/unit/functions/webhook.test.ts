@@ -1,8 +1,6 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
-  acceptAllBatches,
   apiGatewayEvent,
   lambdaContext,
   optinItem,
@@ -10,37 +8,9 @@ import {
   VERIFY_TOKEN,
   webhookBody,
 } from '../../helpers/factories';
-import { writeSecretsFile } from '../../helpers/secrets-file';
+import { useWebhookHandler, WEBHOOK_QUEUE_URL } from '../../helpers/webhook-handler';
 
-const sqsMock = mockClient(SQSClient);
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs';
-
-let handler: (
-  event: APIGatewayProxyEventV2,
-  context: ReturnType<typeof lambdaContext>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-beforeAll(async () => {
-  process.env.QUEUE_URL = QUEUE_URL;
-  process.env.LCM_SECRETS_FILE = writeSecretsFile();
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  // Loaded after the environment is set: the handler reads its configuration at import, as in Lambda.
-  ({ handler } =
-    require('../../../functions/webhook') as typeof import('../../../functions/webhook'));
-});
-
-beforeEach(() => {
-  sqsMock.reset();
-  acceptAllBatches(sqsMock);
-});
-
-const enqueued = () =>
-  sqsMock
-    .commandCalls(SendMessageBatchCommand)
-    .flatMap((call) =>
-      (call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '')),
-    );
+const { sqsMock, handler, enqueued } = useWebhookHandler();
 
 describe('functions/webhook', () => {
   describe('GET /webhook', () => {
@@ -87,7 +57,7 @@ describe('functions/webhook', () => {
         ['optin', 'B'],
       ]);
       expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(
-        QUEUE_URL,
+        WEBHOOK_QUEUE_URL,
       );
     });
 
