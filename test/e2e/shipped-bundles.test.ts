@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundlesOf } from '../../infra/local/handler-modules';
@@ -49,6 +49,43 @@ function synthesize(): string {
   return dir;
 }
 
+/** The environment the cloud assembly gives function `fn`, with placeholders for its references. */
+function functionEnvironment(fn: string): Record<string, string> {
+  for (const file of readdirSync(cdkOut).filter((name) => name.endsWith('.template.json'))) {
+    const template = JSON.parse(readFileSync(join(cdkOut, file), 'utf8')) as {
+      Resources: Record<
+        string,
+        {
+          Type: string;
+          Metadata?: Record<string, unknown>;
+          Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+        }
+      >;
+    };
+    for (const resource of Object.values(template.Resources)) {
+      const path = String(resource.Metadata?.['aws:cdk:path'] ?? '');
+      if (
+        resource.Type !== 'AWS::Lambda::Function' ||
+        !path.toLowerCase().includes(`/${fn.replace('-', '')}/`)
+      )
+        continue;
+      const variables = resource.Properties?.Environment?.Variables ?? {};
+      return {
+        ...Object.fromEntries(
+          Object.entries(variables).map(([name, value]) => [
+            name,
+            typeof value === 'string' ? value : `placeholder-${name.toLowerCase()}`,
+          ]),
+        ),
+        QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs',
+        AWS_REGION: 'us-east-1',
+        AWS_LAMBDA_FUNCTION_NAME: fn,
+      };
+    }
+  }
+  throw new Error(`no function ${fn} in ${cdkOut}`);
+}
+
 const newLoginId = () => randomBytes(32).toString('hex');
 const optinBody = (loginId: string) =>
   JSON.stringify({
@@ -95,6 +132,33 @@ describe('the synthesized bundles, end to end', () => {
     expect(stack.output()).toContain(`functions: the bundles of ${cdkOut}`);
     for (const file of Object.values(bundles))
       expect(file).toMatch(/\/asset\.[0-9a-f]{64}\/index\.js$/);
+  });
+
+  it('loads X-Ray (Powertools Tracer) at init in Lambda, and not where tracing is off', () => {
+    // `shared/tracing.ts` requires Tracer only where it would trace: a require esbuild failed to
+    // bundle would crash every traced function's init in AWS, and nothing else here runs them so.
+    const loaded = (file: string, env: NodeJS.ProcessEnv) => {
+      const run = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const m = require(${JSON.stringify(file)}); console.log(JSON.stringify([typeof m.handler, process.env.AWS_XRAY_CONTEXT_MISSING ?? null]))`,
+        ],
+        { cwd: ROOT, env, encoding: 'utf8' },
+      );
+      if (run.status !== 0) throw new Error(`${file} failed to load:\n${run.stderr}`);
+      return JSON.parse(run.stdout) as [string, string | null];
+    };
+    for (const [fn, file] of Object.entries(bundlesOf(cdkOut))) {
+      const env = { ...functionEnvironment(fn), PATH: process.env.PATH ?? '' };
+      const traced = fn !== 'webhook';
+
+      expect([fn, loaded(file, { ...env, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })]).toEqual([
+        fn,
+        ['function', traced ? 'IGNORE_ERROR' : null],
+      ]);
+      expect([fn, loaded(file, env)]).toEqual([fn, ['function', null]]);
+    }
   });
 
   it('sends exactly one first message, with the templates inlined at synth, for a signed opt-in', async () => {

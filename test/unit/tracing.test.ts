@@ -1,4 +1,22 @@
-import { traced, tracer } from '../../shared/tracing';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import * as tracing from '../../shared/tracing';
+
+/** `shared/tracing` loaded afresh under `env` (it decides at load whether to load Tracer). */
+function loadTracing(env: NodeJS.ProcessEnv): typeof tracing {
+  const saved = process.env;
+  process.env = { ...env };
+  try {
+    let loaded: typeof tracing | undefined;
+    jest.isolateModules(() => {
+      loaded = require('../../shared/tracing');
+    });
+    return loaded as typeof tracing;
+  } finally {
+    process.env = saved;
+  }
+}
+
+const IN_LAMBDA = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
 
 /** A stand-in for the X-Ray segment Lambda gives a traced invocation. */
 function fakeSegment() {
@@ -32,17 +50,56 @@ function fakeSegment() {
   return { segment, subsegments };
 }
 
-describe('traced()', () => {
-  afterEach(() => jest.restoreAllMocks());
-
-  it('passes calls through untouched when tracing is off (tests, the local stack)', async () => {
+describe('tracingWanted()', () => {
+  it.each([
+    [{}, false],
+    [IN_LAMBDA, true],
+    [{ ...IN_LAMBDA, POWERTOOLS_TRACE_ENABLED: 'false' }, false],
+    [{ ...IN_LAMBDA, POWERTOOLS_TRACE_ENABLED: 'FALSE' }, false],
+    [{ ...IN_LAMBDA, POWERTOOLS_TRACE_ENABLED: 'true' }, true],
+    [{ ...IN_LAMBDA, AWS_SAM_LOCAL: 'true' }, false],
+    [{ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' }, false],
+    [{ POWERTOOLS_TRACE_ENABLED: 'true' }, false],
+  ])('agrees with Tracer itself under %j', (env, wanted) => {
     // Prepare
-    const getSegment = jest.spyOn(tracer, 'getSegment');
+    const saved = process.env;
+    process.env = { ...env };
+    let tracerSays: boolean;
+    try {
+      tracerSays = new Tracer({ serviceName: 'test' }).isTracingEnabled();
+    } finally {
+      process.env = saved;
+    }
+
+    // Act and assess
+    expect(tracing.tracingWanted(env)).toBe(wanted);
+    expect(tracerSays).toBe(wanted);
+  });
+});
+
+describe('where tracing is off (tests, the local stack)', () => {
+  it('loads no Tracer, and passes clients and calls through untouched', async () => {
+    // Prepare
+    const { tracer, captureClient, traced } = loadTracing({});
+    const client = { send: () => undefined };
     const fn = traced('Graph.send', async (n: number) => n * 2);
 
     // Act and assess
+    expect(tracer).toBeUndefined();
+    expect(captureClient(client)).toBe(client);
     await expect(fn(21)).resolves.toBe(42);
-    expect(getSegment).not.toHaveBeenCalled();
+  });
+});
+
+describe('traced(), in Lambda', () => {
+  afterEach(() => jest.restoreAllMocks());
+  const { tracer: loaded, traced } = loadTracing(IN_LAMBDA);
+  const tracer = loaded as Tracer;
+
+  it('loads Tracer, with tracing on', () => {
+    // Its own copy of the module (isolated registry), so not `instanceof` this file's Tracer.
+    expect(tracer?.constructor.name).toBe('Tracer');
+    expect(tracer.isTracingEnabled()).toBe(true);
   });
 
   it('records each call in a named subsegment with the annotations, never changing the current segment', async () => {
