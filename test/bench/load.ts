@@ -20,6 +20,11 @@ export interface LoadPlan {
   /** Webhooks in flight at once (ignored with `ratePerSecond`: one at a time, paced). */
   concurrency: number;
   ratePerSecond?: number;
+  /**
+   * In rounds: `concurrency` webhooks posted at once, then nothing more until Graph has accepted a
+   * message for each of their opt-ins (at most `concurrency` webhooks waiting at any time).
+   */
+  rounds?: boolean;
   /** How long to wait for the last message. */
   waitMs: number;
 }
@@ -70,6 +75,51 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   const queue = bodies.flatMap((ids) => Array.from({ length: plan.copies }, () => ids));
   const started = Date.now();
   let posted = 0;
+  const post = async (ids: string[]) => {
+    const timestamp = Date.now();
+    for (const id of ids) if (!optinAt.has(id)) optinAt.set(id, timestamp);
+    const raw = JSON.stringify({
+      object: 'page',
+      entry: [
+        {
+          id: plan.pageId,
+          time: timestamp,
+          messaging: ids.map((id) => ({
+            recipient: { id: plan.pageId },
+            timestamp,
+            optin: { login_id: id },
+          })),
+        },
+      ],
+    });
+    const response = await fetch(plan.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': signatureFor(raw, plan.appSecret),
+      },
+      body: raw,
+    });
+    if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
+  };
+  const sentTo = async () =>
+    new Set(
+      ((await control(plan.graphUrl, 'messages')) as Message[]).map((m) => m.recipient.login_id),
+    );
+  if (plan.rounds) {
+    const roundDeadline = Date.now() + plan.waitMs;
+    while (queue.length > 0) {
+      const round = queue.splice(0, plan.concurrency);
+      await Promise.all(round.map(post));
+      const wanted = round.flat();
+      // Every 20 ms: the latency is Graph's own timestamp, so this only sets when the next round starts.
+      for (let sent = await sentTo(); !wanted.every((id) => sent.has(id)); sent = await sentTo()) {
+        if (Date.now() > roundDeadline)
+          throw new Error('a round of opt-ins got no messages in time');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
   await Promise.all(
     Array.from({ length: plan.ratePerSecond ? 1 : plan.concurrency }, async () => {
       for (let ids = queue.shift(); ids; ids = queue.shift()) {
@@ -79,31 +129,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
           if (due > Date.now())
             await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
         }
-        const timestamp = Date.now();
-        for (const id of ids) if (!optinAt.has(id)) optinAt.set(id, timestamp);
-        const raw = JSON.stringify({
-          object: 'page',
-          entry: [
-            {
-              id: plan.pageId,
-              time: timestamp,
-              messaging: ids.map((id) => ({
-                recipient: { id: plan.pageId },
-                timestamp,
-                optin: { login_id: id },
-              })),
-            },
-          ],
-        });
-        const response = await fetch(plan.webhookUrl, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signatureFor(raw, plan.appSecret),
-          },
-          body: raw,
-        });
-        if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
+        await post(ids);
       }
     }),
   );
