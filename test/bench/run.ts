@@ -194,6 +194,8 @@ function moduleInitMs(bundle: string): { wallMs: number; cpuMs: number } {
     LCM_SECRETS_FILE: secret,
     AWS_REGION: 'us-east-1',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // As in Lambda: Tracer (and the X-Ray SDK) load only where they would trace (shared/tracing.ts).
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
   };
   const runs = Array.from(
     { length: 5 },
