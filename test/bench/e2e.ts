@@ -148,9 +148,9 @@ async function runScenario(
     ...(shape.rounds ? { rounds: true } : {}),
     waitMs: 120_000,
   });
-  if (result.sent !== shape.count)
+  if (result.sent !== shape.count || result.distinct !== shape.count)
     throw new Error(
-      `${result.sent} of ${shape.count} opt-ins got a message (expected exactly one each)`,
+      `${result.sent} messages to ${result.distinct} of ${shape.count} opt-ins (expected exactly one each)`,
     );
   await settle(stack, loginIds);
   // After every send is recorded, as the request counts are: the last records' CPU included.

@@ -38,6 +38,8 @@ export interface LoadResult {
   latencies: number[];
   /** Messages Graph accepted for these opt-ins (exactly one each is expected). */
   sent: number;
+  /** The opt-ins among them: `sent` and `distinct` both equal to the opt-ins is exactly one each. */
+  distinct: number;
 }
 
 interface Message {
@@ -150,6 +152,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     postSeconds,
     latencies: sent.map((m) => Date.parse(m.at) - (optinAt.get(m.recipient.login_id ?? '') ?? 0)),
     sent: sent.length,
+    distinct: new Set(sent.map((m) => m.recipient.login_id)).size,
   };
 }
 
