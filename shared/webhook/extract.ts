@@ -9,9 +9,9 @@ import {
   MAX_REJECTION_REASON_LENGTH,
   type OptinJob,
   PageIdSchema,
+  parseWebhookOptin,
   type QueueJob,
   type RejectedOptinJob,
-  webhookOptinSchema,
 } from '../messages';
 import { toWellFormed } from '../text';
 import { boundedPayload, digestJson, excerptJson } from './bounded';
@@ -71,7 +71,7 @@ const isLoginConnectOptin = (item: Json): item is Json & { optin: Json } =>
 /**
  * Turns a webhook body into queue jobs. Facebook batches: every `entry[]` and every item of its
  * `messaging[]` and `standby[]` is walked. A Login Connect opt-in (an `optin` carrying `login_id`)
- * becomes an opt-in job when it meets the contract (`webhookOptinSchema`), and a rejected opt-in
+ * becomes an opt-in job when it meets the contract (`parseWebhookOptin`), and a rejected opt-in
  * job (recorded, never sent) when it does not. Everything else becomes an event job carrying the
  * item as received (or, when it is too deep, too large or not storable, its bounded stand-in), so
  * nothing Facebook sends is dropped or refused just because this version does not act on it.
@@ -79,7 +79,6 @@ const isLoginConnectOptin = (item: Json): item is Json & { optin: Json } =>
  */
 export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
   const jobs: QueueJob[] = [];
-  const optinSchema = webhookOptinSchema(receivedAt);
   const dropped = { optins: 0, events: 0 };
   const room = () => jobs.length < MAX_JOBS_PER_DELIVERY;
   const unknown = (channel: EventJob['channel'], item: unknown, pageId?: string): EventJob => ({
@@ -122,7 +121,7 @@ export function extractJobs(payload: Json, receivedAt: number): QueueJob[] {
           continue;
         }
         if (isLoginConnectOptin(item)) {
-          add(() => optinJobFor(item, channel, entry, receivedAt, optinSchema), true);
+          add(() => optinJobFor(item, channel, entry, receivedAt), true);
           continue;
         }
         add(() => eventJobFor(item, channel, entryPageId, receivedAt));
@@ -177,7 +176,6 @@ function optinJobFor(
   channel: 'messaging' | 'standby',
   entry: Json,
   receivedAt: number,
-  schema: ReturnType<typeof webhookOptinSchema>,
 ): OptinJob | RejectedOptinJob {
   const recipient = isObject(item.recipient) ? item.recipient : {};
   // The Page: `recipient.id` when present, else `entry.id`. The time: the event's `timestamp`
@@ -189,7 +187,7 @@ function optinJobFor(
     pageId: fromRecipient ? recipient.id : entry.id,
     timestamp: fromTimestamp ? item.timestamp : entry.time,
   };
-  const parsed = schema.safeParse(input);
+  const parsed = parseWebhookOptin(input, receivedAt);
   if (parsed.success) {
     return {
       v: 1,

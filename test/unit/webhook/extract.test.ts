@@ -186,6 +186,15 @@ describe('webhook/extract', () => {
       },
     );
 
+    it('judges each delivery at its own receive time, one after another', () => {
+      const body = webhookBody([{ messaging: [item({ timestamp: RECEIVED })] }]);
+      const kinds = [RECEIVED, RECEIVED + 25 * HOUR_MS, RECEIVED, RECEIVED - HOUR_MS].map(
+        (receivedAt) => extractJobs(body, receivedAt)[0]?.kind,
+      );
+
+      expect(kinds).toEqual(['optin', 'rejected_optin', 'optin', 'rejected_optin']);
+    });
+
     it('does not fall back on entry.time when the timestamp is there but invalid', () => {
       const job = rejectedFor(item({ timestamp: 'now' }), { time: RECEIVED });
 
