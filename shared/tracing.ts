@@ -6,10 +6,12 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
  * stack), under SAM or Amplify's mock, and with `POWERTOOLS_TRACE_ENABLED=false`.
  */
 export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
-  if ((env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() === 'false') return false;
-  const executionEnv = env.AWS_EXECUTION_ENV ?? '';
+  // Trimmed, as Powertools reads them (`getStringFromEnv`).
+  const read = (name: string) => (env[name] ?? '').trim();
+  if (read('POWERTOOLS_TRACE_ENABLED').toLowerCase() === 'false') return false;
+  const executionEnv = read('AWS_EXECUTION_ENV');
   if (executionEnv === '' || executionEnv === 'AWS_Lambda_amplify-mock') return false;
-  return (env.AWS_SAM_LOCAL ?? '') === '';
+  return read('AWS_SAM_LOCAL') === '';
 }
 
 /**

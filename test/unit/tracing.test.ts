@@ -60,13 +60,19 @@ describe('tracingWanted()', () => {
     [{ ...IN_LAMBDA, AWS_SAM_LOCAL: 'true' }, false],
     [{ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' }, false],
     [{ POWERTOOLS_TRACE_ENABLED: 'true' }, false],
+    [{ ...IN_LAMBDA, AWS_SAM_LOCAL: ' ' }, true],
+    [{ ...IN_LAMBDA, POWERTOOLS_TRACE_ENABLED: ' false ' }, false],
   ])('agrees with Tracer itself under %j', (env, wanted) => {
     // Prepare
     const saved = process.env;
     process.env = { ...env };
     let tracerSays: boolean;
     try {
-      tracerSays = new Tracer({ serviceName: 'test' }).isTracingEnabled();
+      // Not capturing http: that would patch node:http for the rest of this worker's tests.
+      tracerSays = new Tracer({
+        serviceName: 'test',
+        captureHTTPsRequests: false,
+      }).isTracingEnabled();
     } finally {
       process.env = saved;
     }
