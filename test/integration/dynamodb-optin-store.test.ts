@@ -154,6 +154,124 @@ describe('DynamoDbOptinStore', () => {
       });
     });
 
+    describe('the LOCK and SUPPRESSION, read before the claim', () => {
+      /** The store on a client that records each command (and can fail the reads). */
+      function recorded(options: { failReads?: boolean } = {}) {
+        const sent: Array<{ command: string; input: Record<string, unknown> }> = [];
+        const client = {
+          send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+            sent.push({ command: command.constructor.name, input: command.input });
+            if (options.failReads && command.constructor.name === 'BatchGetCommand')
+              return Promise.reject(new Error('socket hang up'));
+            return ctx.doc.send(command as never);
+          },
+        };
+        return { store: new DynamoDbOptinStore(client as never, ctx.tableName, RETENTION), sent };
+      }
+      const transactionItems = (sent: ReturnType<typeof recorded>['sent']) =>
+        sent
+          .filter((c) => c.command === 'TransactWriteCommand')
+          .map((c) =>
+            (c.input.TransactItems as Array<Record<string, { Key?: { sk?: string } }>>).map(
+              (item) => {
+                const [kind, action] = Object.entries(item)[0] ?? [];
+                return `${kind} ${String(action?.Key?.sk)}`;
+              },
+            ),
+          );
+      const withTombstone = () => {
+        const optin = ref();
+        return { ...optin, tombstone: `tombstone-of-${optin.loginId}` };
+      };
+
+      it('claims in a transaction of the OPTIN and the deletion check alone when neither is there', async () => {
+        const { store: watched, sent } = recorded();
+        const optin = withTombstone();
+
+        const result = await watched.claim(optin, T0, LEASE);
+
+        expect(result.outcome).toBe('claimed');
+        expect(sent[0]).toMatchObject({
+          command: 'BatchGetCommand',
+          input: {
+            RequestItems: {
+              [ctx.tableName]: {
+                ConsistentRead: true,
+                Keys: [keys.lock(optin.loginId), keys.suppression(optin.loginId)],
+              },
+            },
+          },
+        });
+        expect(transactionItems(sent)).toEqual([['Update OPTIN', 'ConditionCheck TOMBSTONE']]);
+      });
+
+      it('claims the same way when the LOCK is of this very Page', async () => {
+        const { store: watched, sent } = recorded();
+        const optin = withTombstone();
+        await ctx.doc.send(
+          new PutCommand({
+            TableName: ctx.tableName,
+            Item: { ...keys.lock(optin.loginId), type: 'lock', pageId: PAGE_ID },
+          }),
+        );
+
+        expect((await watched.claim(optin, T0, LEASE)).outcome).toBe('claimed');
+        expect(transactionItems(sent)).toEqual([['Update OPTIN', 'ConditionCheck TOMBSTONE']]);
+      });
+
+      it('checks all three in the transaction when one is there, and is refused as before', async () => {
+        const { store: watched, sent } = recorded();
+        const optin = withTombstone();
+        await ctx.doc.send(
+          new PutCommand({
+            TableName: ctx.tableName,
+            Item: { ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' },
+          }),
+        );
+
+        expect(await watched.claim(optin, T0, LEASE)).toEqual({
+          outcome: 'suppressed',
+          reason: 'stop',
+        });
+        expect(transactionItems(sent)).toEqual([
+          [
+            'Update OPTIN',
+            'ConditionCheck LOCK',
+            'ConditionCheck SUPPRESSION',
+            'ConditionCheck TOMBSTONE',
+          ],
+        ]);
+        expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
+      });
+
+      it('still answers done for an opt-in already sent, even once the person opted out', async () => {
+        const optin = withTombstone();
+        const claimed = await store.claim(optin, T0, LEASE);
+        if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+        await store.markSent(claimed.claim, { messageId: 'm_1' }, T0 + 500);
+        await ctx.doc.send(
+          new PutCommand({
+            TableName: ctx.tableName,
+            Item: { ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' },
+          }),
+        );
+
+        expect(await store.claim(optin, T0 + 1000, LEASE)).toEqual({
+          outcome: 'done',
+          status: 'sent',
+        });
+      });
+
+      it('claims nothing when the read fails', async () => {
+        const { store: watched, sent } = recorded({ failReads: true });
+        const optin = withTombstone();
+
+        await expect(watched.claim(optin, T0, LEASE)).rejects.toThrow('socket hang up');
+        expect(transactionItems(sent)).toEqual([]);
+        expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
+      });
+    });
+
     it('says expired when the stored window has closed, even for a later job', async () => {
       const optin = ref();
       const first = await store.claim(optin, T0, LEASE);
