@@ -151,3 +151,35 @@ interface DescribedTable {
     Projection?: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
   }>;
 }
+
+/**
+ * Read request units of a `BatchGetItem` by AWS's rules, per table: each requested key is read as
+ * its own GetItem, rounded up to 4 KB, and a key with no item still costs the minimum (AWS: a
+ * read of an item that does not exist consumes a strongly consistent read's 1 unit, an eventually
+ * consistent one's 0.5). DynamoDB Local reports nothing for keys it did not find.
+ */
+export function batchGetReadUnits(
+  request: { RequestItems?: Record<string, { Keys?: WireItem[]; ConsistentRead?: boolean }> },
+  answer: {
+    Responses?: Record<string, WireItem[]>;
+    UnprocessedKeys?: Record<string, { Keys?: WireItem[] }>;
+  },
+  schemas: Record<string, TableSchema>,
+): Record<string, number> {
+  const units: Record<string, number> = {};
+  for (const [table, asked] of Object.entries(request.RequestItems ?? {})) {
+    const keys = schemas[table]?.keys ?? [];
+    const keyOf = (item: WireItem) => JSON.stringify(keys.map((key) => item[key]));
+    const found = new Map((answer.Responses?.[table] ?? []).map((item) => [keyOf(item), item]));
+    const unprocessed = new Set((answer.UnprocessedKeys?.[table]?.Keys ?? []).map(keyOf));
+    const factor = asked.ConsistentRead ? 1 : 0.5;
+    let total = 0;
+    for (const key of asked.Keys ?? []) {
+      if (unprocessed.has(keyOf(key))) continue;
+      const item = found.get(keyOf(key));
+      total += factor * (item ? Math.max(1, Math.ceil(itemSize(item) / (4 * KB))) : 1);
+    }
+    units[table] = total;
+  }
+  return units;
+}

@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import {
   type ActionImages,
+  batchGetReadUnits,
   schemaOf,
   type TableSchema,
   transactionWriteUnits,
@@ -174,6 +175,8 @@ export class WireProxy {
             forward(upstream, req, sent, async (status, headers, answer) => {
               self.record(op, sent, status, answer);
               if (modelled) await self.model(upstream, req, before, status === 200);
+              if (self.measuring && op === 'BatchGetItem' && status === 200)
+                await self.modelBatchGet(upstream, req, sent, answer);
               if (rule?.fault === 'lost_answer') {
                 fail(res, 'internal', body);
                 return;
@@ -268,7 +271,11 @@ export class WireProxy {
     if (kind === undefined) return;
     const reported = (parsed as { ConsumedCapacity?: Consumed | Consumed[] } | undefined)
       ?.ConsumedCapacity;
-    const totals = op === 'TransactWriteItems' ? [this.capacity] : [this.capacity, this.aws];
+    // Priced by AWS's rules instead: `model` and `modelBatchGet`.
+    const totals =
+      op === 'TransactWriteItems' || op === 'BatchGetItem'
+        ? [this.capacity]
+        : [this.capacity, this.aws];
     for (const total of totals) {
       if (reported === undefined) total.unmeasured[op] = (total.unmeasured[op] ?? 0) + 1;
       else
@@ -301,6 +308,31 @@ export class WireProxy {
       return { actions, before: await readItems(upstream, req, actions) };
     } catch {
       return undefined;
+    }
+  }
+
+  /** Adds a `BatchGetItem`'s read units by AWS's rules (see `batchGetReadUnits`). */
+  private async modelBatchGet(
+    upstream: URL,
+    req: IncomingMessage,
+    body: Buffer,
+    answer: Buffer,
+  ): Promise<void> {
+    const op = 'BatchGetItem';
+    try {
+      const request = parseJson(body) as Parameters<typeof batchGetReadUnits>[0];
+      const schemas: Record<string, TableSchema> = {};
+      for (const table of Object.keys(request.RequestItems ?? {}))
+        schemas[table] = await this.schemaOf(upstream, req, table);
+      const units = batchGetReadUnits(
+        request,
+        parseJson(answer) as Parameters<typeof batchGetReadUnits>[1],
+        schemas,
+      );
+      for (const [table, read] of Object.entries(units))
+        addCapacity(this.aws, op, 'read', { TableName: table, CapacityUnits: read });
+    } catch {
+      this.aws.unmeasured[op] = (this.aws.unmeasured[op] ?? 0) + 1;
     }
   }
 

@@ -1,4 +1,5 @@
 import {
+  batchGetReadUnits,
   itemSize,
   schemaOf,
   type TableSchema,
@@ -94,5 +95,35 @@ describe('transactionWriteUnits (AWS rules)', () => {
       keys: ['pk', 'sk'],
       indexes: [{ name: 'byDay', keys: ['listPk', 'listSk'], projection: 'ALL' }],
     });
+  });
+});
+
+describe('batchGetReadUnits() (AWS: each key a GetItem, a missing item the minimum)', () => {
+  const key = (sk: string): WireItem => ({ pk: S('LOGIN#1'), sk: S(sk) });
+
+  it('charges a strongly consistent read 1 unit per key found or not, and per started 4 KB', () => {
+    const big = { ...key('LOCK'), blob: S('x'.repeat(5000)) };
+
+    const read = batchGetReadUnits(
+      {
+        RequestItems: {
+          t: { Keys: [key('LOCK'), key('SUPPRESSION'), key('TOMBSTONE')], ConsistentRead: true },
+        },
+      },
+      { Responses: { t: [big] } },
+      { t: SCHEMA },
+    );
+
+    expect(read).toEqual({ t: 2 + 1 + 1 });
+  });
+
+  it('charges half for eventually consistent reads and nothing for keys left unprocessed', () => {
+    const read = batchGetReadUnits(
+      { RequestItems: { t: { Keys: [key('A'), key('B')] } } },
+      { Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [key('B')] } } },
+      { t: SCHEMA },
+    );
+
+    expect(read).toEqual({ t: 0.5 });
   });
 });
