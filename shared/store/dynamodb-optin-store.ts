@@ -12,7 +12,6 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { windowEndsAt } from '../login-connect/window';
 import type { EventJob, RejectedOptinJob } from '../messages';
-import { batchGetAll } from './batch-get';
 import {
   conditionally,
   DAY_S,
@@ -198,8 +197,8 @@ export class DynamoDbOptinStore implements OptinStore {
     options: { takeover?: boolean } = {},
   ): Promise<ClaimResult> {
     const owner = this.newOwner();
-    const checks = (await this.mayBeBlocked(optin)) ? 'all' : 'deletion';
-    const claimed = await this.claimWrite(optin, nowMs, leaseMs, owner, checks, {
+    const lock = (await this.lockedElsewhere(optin)) ? 'checked' : 'read';
+    const claimed = await this.claimWrite(optin, nowMs, leaseMs, owner, lock, {
       condition:
         'attribute_not_exists(pk) OR (pageId = :pageId AND windowEndsAt > :now AND ' +
         '#status = :pending AND (attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now))',
@@ -208,8 +207,9 @@ export class DynamoDbOptinStore implements OptinStore {
     if (claimed === true) return this.claimed(optin, owner, nowMs + leaseMs, false);
     const refused = await this.explainRefusedClaim(optin, claimed, nowMs, owner, leaseMs);
     if (refused.outcome !== 'abandoned' || !options.takeover) return refused;
-    // Another attempt's lease ran out: take it over, unless someone else just did.
-    const taken = await this.claimWrite(optin, nowMs, leaseMs, owner, checks, {
+    // Another attempt's lease ran out: take it over, unless someone else just did. Rare, so the
+    // LOCK is checked in the transaction again rather than read a second time.
+    const taken = await this.claimWrite(optin, nowMs, leaseMs, owner, 'checked', {
       condition:
         'pageId = :pageId AND windowEndsAt > :now AND #status = :sending AND ' +
         'leaseOwner = :previous AND leaseUntil < :now',
@@ -220,24 +220,26 @@ export class DynamoDbOptinStore implements OptinStore {
   }
 
   /**
-   * Whether a LOCK of another Page or a SUPPRESSION is there (strongly consistent reads, before the
-   * claim). Usually neither is: the claim then checks only the person's deletion with the OPTIN,
-   * and costs 4 write units instead of 8. When one is, the claim checks all three in its
-   * transaction, so a refused claim is explained exactly as before (a terminal OPTIN first).
+   * Whether a LOCK of another Page is there (a strongly consistent read, before the claim).
+   * Usually none is: the claim's transaction then leaves the LOCK out, and costs 6 write units
+   * instead of 8. When one is, the transaction checks it too, so a refused claim is explained
+   * exactly as before (a terminal OPTIN first).
    *
-   * A LOCK or SUPPRESSION written after this read and before the claim is not seen, as one written
-   * after the claim and before the send is not: either way the decision to send is taken on what
-   * was there a moment before it. A LOCK of another Page for the same `login_id` can only be
-   * written by an attempt holding this very OPTIN, which the claim's own condition refuses.
+   * A LOCK written after this read cannot be missed: every LOCK write turns this `login_id`'s
+   * OPTIN `sent` in the same transaction (a first message recorded, or a hand-over), and the
+   * claim's own condition refuses a `sent` OPTIN. The SUPPRESSION is not read here but checked in
+   * the transaction, as before: an opt-out committed before the claim is always seen.
    */
-  private async mayBeBlocked(optin: OptinRef): Promise<boolean> {
-    const found = await batchGetAll(
-      this.client,
-      this.tableName,
-      [keys.lock(optin.loginId), keys.suppression(optin.loginId)],
-      { consistentRead: true },
+  private async lockedElsewhere(optin: OptinRef): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.lock(optin.loginId),
+        ConsistentRead: true,
+        ProjectionExpression: 'pageId',
+      }),
     );
-    return found.some((item) => item.sk !== 'LOCK' || item.pageId !== optin.pageId);
+    return Item !== undefined && Item.pageId !== optin.pageId;
   }
 
   private claimed(optin: OptinRef, owner: string, leaseUntilMs: number, takeover: boolean) {
@@ -250,16 +252,17 @@ export class DynamoDbOptinStore implements OptinStore {
 
   /**
    * The claim: the OPTIN taken under `condition` (created if missing), checked together with the
-   * person's deletion and, with `checks: 'all'`, the LOCK (none, or this Page) and the SUPPRESSION
-   * (none). True, or the cancellation reasons, always in the order OPTIN, LOCK, SUPPRESSION,
-   * TOMBSTONE (`{ Code: 'None' }` for a check not made).
+   * SUPPRESSION (none), the person's deletion and, with `lock: 'checked'`, the LOCK (none, or this
+   * Page; with `lock: 'read'`, `lockedElsewhere` found none). True, or the cancellation reasons,
+   * always in the order OPTIN, LOCK, SUPPRESSION, TOMBSTONE (`{ Code: 'None' }` for the LOCK when
+   * it was read instead).
    */
   private async claimWrite(
     optin: OptinRef,
     nowMs: number,
     leaseMs: number,
     owner: string,
-    checks: 'all' | 'deletion',
+    lock: 'checked' | 'read',
     when: { condition: string; values: Record<string, unknown> },
   ): Promise<true | CancellationReason[]> {
     const leaseUntil = iso(nowMs + leaseMs);
@@ -292,7 +295,7 @@ export class DynamoDbOptinStore implements OptinStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
-            ...(checks === 'all'
+            ...(lock === 'checked'
               ? [
                   {
                     ConditionCheck: {
@@ -303,16 +306,16 @@ export class DynamoDbOptinStore implements OptinStore {
                       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                     },
                   },
-                  {
-                    ConditionCheck: {
-                      TableName: this.tableName,
-                      Key: keys.suppression(optin.loginId),
-                      ConditionExpression: 'attribute_not_exists(pk)',
-                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                    },
-                  },
                 ]
               : []),
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: keys.suppression(optin.loginId),
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
             ...this.notDeleted(optin),
           ],
         }),
@@ -321,10 +324,9 @@ export class DynamoDbOptinStore implements OptinStore {
     } catch (error) {
       if (!isCancelled(error)) throw error;
       const reasons = error.CancellationReasons ?? [];
-      if (checks === 'all') return reasons;
-      const [optinReason, tombstoneReason] = reasons;
-      const none = { Code: 'None' };
-      return [optinReason ?? none, none, none, ...(tombstoneReason ? [tombstoneReason] : [])];
+      if (lock === 'checked') return reasons;
+      const [optinReason, ...rest] = reasons;
+      return [optinReason ?? { Code: 'None' }, { Code: 'None' }, ...rest];
     }
   }
 

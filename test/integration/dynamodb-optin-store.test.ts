@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOptinStore } from '../../shared/store/dynamodb-optin-store';
 import type { AttemptError, OptinRef } from '../../shared/store/optin-store';
 import { keys } from '../../shared/store/table-definition';
@@ -154,16 +154,21 @@ describe('DynamoDbOptinStore', () => {
       });
     });
 
-    describe('the LOCK and SUPPRESSION, read before the claim', () => {
-      /** The store on a client that records each command (and can fail the reads). */
-      function recorded(options: { failReads?: boolean } = {}) {
+    describe('the LOCK, read before the claim', () => {
+      /** The store on a client that records each command, and can act just after the read. */
+      function recorded(options: { failReads?: boolean; afterRead?: () => Promise<void> } = {}) {
         const sent: Array<{ command: string; input: Record<string, unknown> }> = [];
         const client = {
-          send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          send: async (command: {
+            constructor: { name: string };
+            input: Record<string, unknown>;
+          }) => {
             sent.push({ command: command.constructor.name, input: command.input });
-            if (options.failReads && command.constructor.name === 'BatchGetCommand')
-              return Promise.reject(new Error('socket hang up'));
-            return ctx.doc.send(command as never);
+            if (command.constructor.name !== 'GetCommand') return ctx.doc.send(command as never);
+            if (options.failReads) throw new Error('socket hang up');
+            const answer = await ctx.doc.send(command as never);
+            await options.afterRead?.();
+            return answer;
           },
         };
         return { store: new DynamoDbOptinStore(client as never, ctx.tableName, RETENTION), sent };
@@ -183,8 +188,25 @@ describe('DynamoDbOptinStore', () => {
         const optin = ref();
         return { ...optin, tombstone: `tombstone-of-${optin.loginId}` };
       };
+      const put = (item: Record<string, unknown>) =>
+        ctx.doc.send(new PutCommand({ TableName: ctx.tableName, Item: item }));
+      const lockItem = async (loginId: string) =>
+        (
+          await ctx.doc.send(
+            new GetCommand({
+              TableName: ctx.tableName,
+              Key: keys.lock(loginId),
+              ConsistentRead: true,
+            }),
+          )
+        ).Item;
+      const WITHOUT_LOCK = [
+        'Update OPTIN',
+        'ConditionCheck SUPPRESSION',
+        'ConditionCheck TOMBSTONE',
+      ];
 
-      it('claims in a transaction of the OPTIN and the deletion check alone when neither is there', async () => {
+      it('leaves the LOCK out of the transaction when there is none', async () => {
         const { store: watched, sent } = recorded();
         const optin = withTombstone();
 
@@ -192,46 +214,29 @@ describe('DynamoDbOptinStore', () => {
 
         expect(result.outcome).toBe('claimed');
         expect(sent[0]).toMatchObject({
-          command: 'BatchGetCommand',
-          input: {
-            RequestItems: {
-              [ctx.tableName]: {
-                ConsistentRead: true,
-                Keys: [keys.lock(optin.loginId), keys.suppression(optin.loginId)],
-              },
-            },
-          },
+          command: 'GetCommand',
+          input: { Key: keys.lock(optin.loginId), ConsistentRead: true },
         });
-        expect(transactionItems(sent)).toEqual([['Update OPTIN', 'ConditionCheck TOMBSTONE']]);
+        expect(transactionItems(sent)).toEqual([WITHOUT_LOCK]);
       });
 
-      it('claims the same way when the LOCK is of this very Page', async () => {
+      it('leaves it out too when the LOCK is of this very Page', async () => {
         const { store: watched, sent } = recorded();
         const optin = withTombstone();
-        await ctx.doc.send(
-          new PutCommand({
-            TableName: ctx.tableName,
-            Item: { ...keys.lock(optin.loginId), type: 'lock', pageId: PAGE_ID },
-          }),
-        );
+        await put({ ...keys.lock(optin.loginId), type: 'lock', pageId: PAGE_ID });
 
         expect((await watched.claim(optin, T0, LEASE)).outcome).toBe('claimed');
-        expect(transactionItems(sent)).toEqual([['Update OPTIN', 'ConditionCheck TOMBSTONE']]);
+        expect(transactionItems(sent)).toEqual([WITHOUT_LOCK]);
       });
 
-      it('checks all three in the transaction when one is there, and is refused as before', async () => {
+      it("checks another Page's LOCK in the transaction, and is refused as before", async () => {
         const { store: watched, sent } = recorded();
         const optin = withTombstone();
-        await ctx.doc.send(
-          new PutCommand({
-            TableName: ctx.tableName,
-            Item: { ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' },
-          }),
-        );
+        await put({ ...keys.lock(optin.loginId), type: 'lock', pageId: OTHER_PAGE_ID });
 
         expect(await watched.claim(optin, T0, LEASE)).toEqual({
-          outcome: 'suppressed',
-          reason: 'stop',
+          outcome: 'locked',
+          lockedPageId: OTHER_PAGE_ID,
         });
         expect(transactionItems(sent)).toEqual([
           [
@@ -244,17 +249,44 @@ describe('DynamoDbOptinStore', () => {
         expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
       });
 
+      it('sees an opt-out committed after the read and before the claim', async () => {
+        const optin = withTombstone();
+        const { store: watched } = recorded({
+          afterRead: async () => {
+            await put({ ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' });
+          },
+        });
+
+        expect(await watched.claim(optin, T0, LEASE)).toEqual({
+          outcome: 'suppressed',
+          reason: 'stop',
+        });
+        expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
+      });
+
+      it("answers done when another Page's send is recorded after the read (a LOCK only comes with a sent OPTIN)", async () => {
+        const optin = withTombstone();
+        const other = await store.claim({ ...optin, pageId: OTHER_PAGE_ID }, T0, LEASE);
+        if (other.outcome !== 'claimed') throw new Error('not claimed');
+        const { store: watched } = recorded({
+          afterRead: async () => {
+            await store.markSent(other.claim, { messageId: 'm_other' }, T0 + 100);
+          },
+        });
+
+        expect(await watched.claim(optin, T0 + 1000, LEASE)).toEqual({
+          outcome: 'done',
+          status: 'sent',
+        });
+        expect(await lockItem(optin.loginId)).toMatchObject({ pageId: OTHER_PAGE_ID });
+      });
+
       it('still answers done for an opt-in already sent, even once the person opted out', async () => {
         const optin = withTombstone();
         const claimed = await store.claim(optin, T0, LEASE);
         if (claimed.outcome !== 'claimed') throw new Error('not claimed');
         await store.markSent(claimed.claim, { messageId: 'm_1' }, T0 + 500);
-        await ctx.doc.send(
-          new PutCommand({
-            TableName: ctx.tableName,
-            Item: { ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' },
-          }),
-        );
+        await put({ ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' });
 
         expect(await store.claim(optin, T0 + 1000, LEASE)).toEqual({
           outcome: 'done',
