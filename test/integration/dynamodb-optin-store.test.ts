@@ -167,7 +167,9 @@ describe('DynamoDbOptinStore', () => {
             if (command.constructor.name !== 'GetCommand') return ctx.doc.send(command as never);
             if (options.failReads) throw new Error('socket hang up');
             const answer = await ctx.doc.send(command as never);
-            await options.afterRead?.();
+            const afterRead = options.afterRead;
+            options.afterRead = undefined; // once: the claim's read, not a later GetItem
+            await afterRead?.();
             return answer;
           },
         };
@@ -251,7 +253,7 @@ describe('DynamoDbOptinStore', () => {
 
       it('sees an opt-out committed after the read and before the claim', async () => {
         const optin = withTombstone();
-        const { store: watched } = recorded({
+        const { store: watched, sent } = recorded({
           afterRead: async () => {
             await put({ ...keys.suppression(optin.loginId), type: 'suppression', reason: 'stop' });
           },
@@ -261,6 +263,7 @@ describe('DynamoDbOptinStore', () => {
           outcome: 'suppressed',
           reason: 'stop',
         });
+        expect(transactionItems(sent)).toEqual([WITHOUT_LOCK]);
         expect(await optinItem(ctx.doc, ctx.tableName, optin.loginId)).toBeUndefined();
       });
 
@@ -268,7 +271,7 @@ describe('DynamoDbOptinStore', () => {
         const optin = withTombstone();
         const other = await store.claim({ ...optin, pageId: OTHER_PAGE_ID }, T0, LEASE);
         if (other.outcome !== 'claimed') throw new Error('not claimed');
-        const { store: watched } = recorded({
+        const { store: watched, sent } = recorded({
           afterRead: async () => {
             await store.markSent(other.claim, { messageId: 'm_other' }, T0 + 100);
           },
@@ -278,6 +281,8 @@ describe('DynamoDbOptinStore', () => {
           outcome: 'done',
           status: 'sent',
         });
+        // The claim took the path without the LOCK: the sent OPTIN alone refused it.
+        expect(transactionItems(sent)).toEqual([WITHOUT_LOCK]);
         expect(await lockItem(optin.loginId)).toMatchObject({ pageId: OTHER_PAGE_ID });
       });
 
