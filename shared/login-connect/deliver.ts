@@ -114,9 +114,17 @@ export async function deliverFirstMessage(
     : { kind: 'open' };
   if (gate.kind === 'paused') return waitForOptinPage(deps, optin, gate, startedAt, context);
 
-  const claimed = await deps.store.claim(optin, startedAt, deps.leaseMs, {
-    takeover: deps.unknownOutcome === 'retry',
-  });
+  let claimed: Awaited<ReturnType<typeof deps.store.claim>>;
+  try {
+    claimed = await deps.store.claim(optin, startedAt, deps.leaseMs, {
+      takeover: deps.unknownOutcome === 'retry',
+    });
+  } catch (error) {
+    // The job comes back; its probe right goes back now, not when it runs out. (DynamoDB failing
+    // the claim may fail this too: the claim's error is the one that counts.)
+    await deps.pages?.release(optin.pageId, gate, startedAt).catch(() => undefined);
+    throw error;
+  }
   // A probe right no attempt will use goes back at once, for another job to take.
   if (claimed.outcome !== 'claimed') await deps.pages?.release(optin.pageId, gate, startedAt);
   switch (claimed.outcome) {

@@ -205,6 +205,25 @@ describe('deliverFirstMessage() and the health of its Page', () => {
     expect(sendsTo(probe.loginId)).toHaveLength(1);
   });
 
+  it('gives the probe right back when the claim fails, so the next job can probe at once', async () => {
+    const pages = pageHealth();
+    graph.answer(restricted());
+    await deliverFirstMessage(job(), deps({ pages }));
+    clock += 61_000;
+    const store = new DynamoDbOptinStore(ctx.doc, ctx.tableName, RETENTION);
+    const failing = Object.assign(Object.create(store) as DynamoDbOptinStore, {
+      claim: async () => {
+        throw new Error('DynamoDB unavailable');
+      },
+    });
+
+    await expect(deliverFirstMessage(job(), deps({ pages, store: failing }))).rejects.toThrow(
+      'DynamoDB unavailable',
+    );
+
+    expect(await pageHealth().gate(pageId, token, clock)).toMatchObject({ kind: 'probe' });
+  });
+
   it('pauses a Page whose token Graph refuses (190), and resumes it once the secret holds another token', async () => {
     const pages = pageHealth();
     const optins = [job(), job(), job()];
