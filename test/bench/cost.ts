@@ -290,7 +290,7 @@ export function reportCost(
     `    (API Gateway HTTP API in front of the webhook: ${f2(cost.httpApi.perOptin)} × $${PRICES.httpApiRequestPerMillion} = ${usd(cost.httpApi.perMillion)} more)`,
   );
   console.log(
-    `    Lambda time is the local handler time (p50 webhook ${f2(cost.lambda[0]?.p50Ms ?? 0)} ms, sender ${f2(cost.lambda[1]?.p50Ms ?? 0)} ms): an estimate; in AWS the sender also waits for the real Send API.`,
+    `    Lambda time is the local handler time, billed by the millisecond: mean webhook ${f2(cost.lambda[0]?.meanBilledMs ?? 0)} ms, sender ${f2(cost.lambda[1]?.meanBilledMs ?? 0)} ms (p50 ${f2(cost.lambda[0]?.p50Ms ?? 0)} and ${f2(cost.lambda[1]?.p50Ms ?? 0)} ms); an estimate: in AWS the sender also waits for the real Send API.`,
   );
   if (measure.sqsEmptyReceives > 0)
     console.log(
