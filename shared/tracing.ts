@@ -17,7 +17,7 @@ export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
 /**
  * X-Ray through Powertools Tracer, for the functions whose time goes to DynamoDB, SQS and Graph
  * (sender, API, sweeper, watchdog). Not imported by the webhook: its one call is an SQS send,
- * which the Lambda segment already times, and Tracer (with the X-Ray SDK) would add ~120 KiB and
+ * which the Lambda segment already times, and Tracer (with the X-Ray SDK) would add ~130 KiB and
  * init time to the function that must answer Facebook fast (README, Tracing).
  *
  * Loaded only where it would trace (in Lambda, where active tracing is on). Loading the X-Ray SDK
