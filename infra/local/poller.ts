@@ -134,15 +134,9 @@ class InstancePool {
   private readonly idle: Instance[] = [];
   private readonly all = new Set<Instance>();
 
-  /** Starts `count` instances now; resolves when the first is ready (rejects if none starts). */
-  async warm(count: number): Promise<void> {
-    const starting = Array.from({ length: count }, () => this.start());
-    await Promise.any(starting.map((s) => s.then((i) => this.release(i))));
-    for (const s of starting)
-      s.then(
-        (i) => this.release(i),
-        () => undefined,
-      );
+  /** Starts one instance now; resolves when it is ready (rejects if it does not start). */
+  async warm(): Promise<void> {
+    this.release(await this.start());
   }
 
   async invoke(event: SQSEvent): Promise<InvocationOutcome> {
@@ -206,7 +200,7 @@ async function main(): Promise<void> {
   // One warm instance before the stack says it is ready; more start as the load needs them. Each
   // costs 1 to 3 s of CPU to start (the sources through tsx, the SDK, Powertools), which every
   // stack start of the end-to-end suite would pay for instances most tests never use.
-  await pool.warm(1);
+  await pool.warm();
   const source = new SqsEventSource<Message & SourceMessage>(
     {
       receive: async (max, waitSeconds, signal) => {

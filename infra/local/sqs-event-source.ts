@@ -275,7 +275,7 @@ export class SqsEventSource<M extends SourceMessage> {
       failed = ids;
     } else {
       this.hooks.log?.(`sender invocation failed: ${outcome.message}`);
-      failed = new Set(batch.map((m) => m.messageId));
+      failed = ids;
     }
     const done = batch.filter((m) => !failed.has(m.messageId));
     if (done.length === 0) return;

@@ -718,21 +718,36 @@ async function main(): Promise<void> {
       process.argv.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? '',
     );
   const jsonPath = process.argv.find((a) => a.startsWith('--json='))?.slice('--json='.length);
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  const startedAt = Date.now();
+  const launch = optionsFromEnv(process.env);
+  console.log(
+    `Node ${process.version}, ${cpus().length} CPUs; sender batch ${launch.senderBatchSize}, ${launch.senderConcurrency} concurrent instances; functions: ${launch.handlers?.kind ?? 'sources'}`,
+  );
+  const scenarios: Scenario[] = [];
+  const floors: Array<FloorResult & { when: string }> = [];
+
+  // Part 1, speed: the burst on a stack as `npm start` runs it, without the counting proxies
+  // (they cost the stack's process about 1.5 ms of CPU per opt-in, on the cores DynamoDB Local
+  // needs), between two measures of the floor. In a process of its own (with its own Graph and
+  // load): the in-process handlers keep the endpoints of the first stack they ran with.
+  console.log('\nPart 1: the burst against the floor, on a stack without the counting proxies');
+  const speed = await speedPartInChild();
+  const [burst, slowerBurst] = speed.bursts;
+  scenarios.push(burst, slowerBurst);
+  floors.push(...speed.floors);
+  const floor = fasterFloor(floors[0] as FloorResult, floors[1] as FloorResult);
+  console.log(
+    `  the floor the scenarios are held to, the faster of the two: ${fixed(floor.transactionsPerSecond)} TransactWriteItems/s, ${fixed(floor.conditionalWritesPerSecond)} conditional writes/s`,
+  );
+
   const secretsFile = writeSecretsFile(secretDocument());
   // Graph in a process of its own, so that its CPU is told apart from the stack's.
   const graph = await startGraphProcess(secretsFile, LAUNCH_ENV);
   const options = stackOptions(graph.url, secretsFile);
-  const startedAt = Date.now();
-  console.log(
-    `Node ${process.version}, ${cpus().length} CPUs; sender batch ${options.senderBatchSize}, ${options.senderConcurrency} concurrent instances; functions: ${options.handlers?.kind ?? 'sources'}`,
-  );
   let load: LoadGenerator | undefined;
   try {
     load = await LoadGenerator.start(LAUNCH_ENV);
     const shared = { graph, load };
-    const scenarios: Scenario[] = [];
-    const floors: Array<FloorResult & { when: string }> = [];
     const measured = async (
       bench: Bench,
       name: string,
@@ -745,20 +760,6 @@ async function main(): Promise<void> {
       return scenario;
     };
     const burstShape = { count: N, perWebhook: PER_WEBHOOK, inFlight: POST_CONCURRENCY };
-
-    // Part 1, speed: the burst on a stack as `npm start` runs it, without the counting proxies
-    // (they cost the stack's process about 1.5 ms of CPU per opt-in, on the cores DynamoDB Local
-    // needs), between two measures of the floor. In a process of its own: the in-process
-    // handlers keep the endpoints of the first stack they ran with.
-    console.log('\nPart 1: the burst against the floor, on a stack without the counting proxies');
-    const speed = await speedPartInChild();
-    const [burst, slowerBurst] = speed.bursts;
-    scenarios.push(burst, slowerBurst);
-    floors.push(...speed.floors);
-    const floor = fasterFloor(floors[0] as FloorResult, floors[1] as FloorResult);
-    console.log(
-      `  the floor the scenarios are held to, the faster of the two: ${fixed(floor.transactionsPerSecond)} TransactWriteItems/s, ${fixed(floor.conditionalWritesPerSecond)} conditional writes/s`,
-    );
 
     // Part 2: every request counted, through the proxies (a stack of its own).
     console.log('\nPart 2: the scenarios with every request counted, through the proxies');
